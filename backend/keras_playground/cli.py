@@ -1,0 +1,125 @@
+"""The command line: serve | train | bench | worker."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+# TensorFlow's start-up chatter hides our own output; the user can still turn it back on.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _progress(epoch: int, total: int, loss: float | None, metric: float | None, name: str) -> str:
+    width = 30
+    filled = int(width * epoch / max(total, 1))
+    loss_text = f"{loss:.4f}" if loss is not None else "nan"
+    metric_text = f"{metric:.4f}" if metric is not None else "-"
+    return f"\repoch {epoch:>5}/{total} [{'#' * filled}{'.' * (width - filled)}] loss {loss_text}  {name} {metric_text}"
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .config import get_settings
+    from .data import to_csv, validate_spec
+    from .specs import SpecError
+
+    try:
+        raw = json.loads(Path(args.spec).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        print(f"error: cannot read {args.spec}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        spec = validate_spec(raw, get_settings().limits)
+    except SpecError as exc:
+        print(f"error: invalid spec {args.spec}:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem.field}: {problem.message}", file=sys.stderr)
+        return 2
+
+    from .engine.codegen import export_script
+    from .engine.control import QueueControl, drive
+    from .engine.model import metric_name
+    from .engine.session import TrainingSession
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    session = TrainingSession(spec, max_frames_per_second=None)
+    name = metric_name(session.kind)
+    history: list[dict] = []
+
+    def emit(event) -> None:
+        if event.kind == "epoch":
+            history.append(event.model_dump())
+            if not args.quiet:
+                print(_progress(event.epoch, spec.training.epochs, event.loss, event.metric, name),
+                      end="", file=sys.stderr, flush=True)
+
+    done = drive(session, QueueControl(), emit)
+    if not args.quiet:
+        print(file=sys.stderr)
+    (out / "history.json").write_text(json.dumps(
+        {"spec": spec.model_dump(), "history": history, "done": done.model_dump()}, indent=1))
+    session.model.save(out / "model.keras")
+    (out / "train.py").write_text(export_script(spec))
+    (out / "data.csv").write_text(to_csv(session.data))
+    test = f", test {name} {done.test_metric:.4f}" if done.test_metric is not None else ""
+    print(f"{done.state} after {done.epochs} epochs{test}; wrote history.json, model.keras, "
+          f"train.py, data.csv to {out}")
+    if done.message:
+        print(done.message)
+    return 0 if done.state != "diverged" else 1
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .engine.bench import format_report, run_benchmarks
+
+    report = run_benchmarks(epochs=args.epochs, concurrent_runs=args.runs)
+    print(json.dumps(report, indent=1) if args.json else format_report(report))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from .app import create_app
+    except ImportError:
+        print("error: the server is not part of this version yet", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    uvicorn.run(create_app(), host=args.host, port=args.port)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="keras-playground",
+                                     description="Train small, real Keras models and watch them learn.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="start the playground (embedded, no other service)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+
+    train = commands.add_parser("train", help="train a run spec headless and write its results")
+    train.add_argument("spec", help="run spec JSON file")
+    train.add_argument("--out", required=True, help="folder for history.json, model.keras, train.py, data.csv")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(func=cmd_train)
+
+    bench = commands.add_parser("bench", help="the reference benchmarks, side by side with model.fit")
+    bench.add_argument("--json", action="store_true", help="machine-readable output")
+    bench.add_argument("--epochs", type=int, default=200)
+    bench.add_argument("--runs", type=int, default=8, help="concurrent runs for the multi-run figure")
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""Settings from the environment (prefix PLAYGROUND_), one object for the whole app.
+
+Limits are nested: PLAYGROUND_LIMITS__MAX_UNITS=128 raises the units maximum.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .specs import Limits
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PLAYGROUND_", env_nested_delimiter="__")
+
+    data_dir: Path = Field(default=Path("playground-data"),
+                           description="Where runs, rooms and trained models are kept.")
+    redis_url: str | None = Field(default=None,
+                                  description="Unset: embedded mode. Set: distributed workers via Redis.")
+    max_active_runs: int = Field(default=32, ge=1, description="Runs training at once, all clients.")
+    training_threads: int = Field(default=4, ge=1, description="Training threads in the embedded runner.")
+    frames_per_second: float = Field(default=20.0, gt=0, le=60,
+                                     description="At most this many boundary frames a second per run.")
+    grid_resolution: int = Field(default=64, ge=8, le=256, description="Boundary grid side, in cells.")
+    thumb_resolution: int = Field(default=16, ge=4, le=64, description="Neuron map side, in cells.")
+    limits: Limits = Field(default_factory=Limits, description="Bounds on every number of a run spec.")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,97 @@
+"""Build and compile the Keras model a run spec describes.
+
+The output layer follows from the problem: sigmoid (binary), softmax (multi-class),
+linear (regression). `layers: []` is the course's single neuron. Weights start from
+seeded Glorot-uniform values and biases from 0, so a run is reproducible from its seeds.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import keras
+import numpy as np
+from keras import layers
+
+from ..specs import RunSpec
+
+# Keras names layers from process-wide counters; building from several training
+# threads at once must not interleave.
+BUILD_LOCK = threading.Lock()
+
+LOSS_NAMES = {
+    "binary_crossentropy": "binary_crossentropy",
+    "categorical_crossentropy": "categorical_crossentropy",
+    "mse": "mean_squared_error",
+    "mae": "mean_absolute_error",
+}
+
+
+def metric_name(kind: str) -> str:
+    """The metric a problem is judged by: accuracy, or mean absolute error for regression."""
+    return "mae" if kind == "regression" else "accuracy"
+
+
+def _metric(kind: str) -> keras.metrics.Metric:
+    if kind == "binary":
+        return keras.metrics.BinaryAccuracy(name="accuracy")
+    if kind == "multiclass":
+        return keras.metrics.CategoricalAccuracy(name="accuracy")
+    return keras.metrics.MeanAbsoluteError(name="mae")
+
+
+def make_optimizer(spec: RunSpec) -> keras.optimizers.Optimizer:
+    t = spec.training
+    if t.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate=t.learning_rate, momentum=t.momentum)
+    if t.optimizer == "adam":
+        return keras.optimizers.Adam(learning_rate=t.learning_rate)
+    if t.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=t.learning_rate)
+    return keras.optimizers.Adagrad(learning_rate=t.learning_rate)
+
+
+def _regularizer(spec: RunSpec):
+    t = spec.training
+    if t.regularization == "none" or t.regularization_rate == 0:
+        return None
+    return keras.regularizers.L1(t.regularization_rate) if t.regularization == "l1" \
+        else keras.regularizers.L2(t.regularization_rate)
+
+
+def output_units(kind: str, n_classes: int) -> int:
+    return n_classes if kind == "multiclass" else 1
+
+
+def build_model(spec: RunSpec, kind: str, n_classes: int, loss: str) -> keras.Sequential:
+    """A compiled Sequential for the spec; `loss` is one of specs.LOSSES."""
+    seed = spec.training.seed
+    regularizer = _regularizer(spec)
+    with BUILD_LOCK:
+        model = keras.Sequential(name="playground")
+        model.add(keras.Input(shape=(len(spec.features),)))
+        for i, layer in enumerate(spec.layers):
+            model.add(layers.Dense(
+                layer.units, activation=layer.activation,
+                kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 101 + i),
+                kernel_regularizer=regularizer))
+            if layer.dropout > 0:
+                model.add(layers.Dropout(layer.dropout, seed=seed * 103 + i))
+        activation = {"binary": "sigmoid", "multiclass": "softmax"}.get(kind, "linear")
+        model.add(layers.Dense(
+            output_units(kind, n_classes), activation=activation,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 101 + 99)))
+        model.compile(optimizer=make_optimizer(spec), loss=LOSS_NAMES[loss],
+                      metrics=[_metric(kind)], jit_compile=False)
+    return model
+
+
+def targets(labels: np.ndarray, kind: str, n_classes: int) -> np.ndarray:
+    """Labels as the model's targets: one-hot for multi-class, a column otherwise."""
+    if kind == "multiclass":
+        return np.eye(n_classes, dtype="float32")[labels.astype(int)]
+    return labels.astype("float32").reshape(-1, 1)
+
+
+def dense_layers(model: keras.Sequential) -> list[layers.Dense]:
+    return [layer for layer in model.layers if isinstance(layer, layers.Dense)]

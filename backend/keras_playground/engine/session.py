@@ -1,0 +1,205 @@
+"""A training session: one run spec trained epoch by epoch, as events.
+
+The session owns the data, the model and its compiled epoch; `train_epoch()` trains one
+epoch and returns its events. It knows nothing of threads or HTTP: a driver (see
+`control.drive`) decides when to call it.
+
+>>> session = TrainingSession(parse_spec({"dataset": {"name": "line"}, "training": {"epochs": 3}}))
+>>> while not session.finished:
+...     events = session.train_epoch()
+>>> session.done_event().state
+'finished'
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from ..data import compute_features, make_dataset, natural_loss
+from ..specs import DoneEvent, EpochEvent, Event, FrameEvent, LayerWeights, RunSpec
+from .model import build_model, dense_layers, metric_name, output_units, targets
+from .program import EpochProgram, evaluate
+
+
+def _finite(value) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _b64(array: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(array, dtype=np.uint8).tobytes()).decode("ascii")
+
+
+def plane_grid(extent: tuple[float, float, float, float], side: int) -> np.ndarray:
+    """side*side points (x1, x2) at cell centres, row-major, the bottom row (y_min) first."""
+    x_min, x_max, y_min, y_max = extent
+    xs = x_min + (np.arange(side) + 0.5) * (x_max - x_min) / side
+    ys = y_min + (np.arange(side) + 0.5) * (y_max - y_min) / side
+    gx, gy = np.meshgrid(xs, ys)
+    return np.stack([gx.ravel(), gy.ravel()], axis=1)
+
+
+class TrainingSession:
+    """Trains `spec` epoch by epoch. `max_frames_per_second` None: a frame whenever due."""
+
+    def __init__(self, spec: RunSpec, *, resolution: int = 64, thumb: int = 16,
+                 max_frames_per_second: float | None = 20.0):
+        self.spec = spec
+        self.data = data = make_dataset(spec.dataset)
+        self.kind, self.n_classes = data.kind, data.n_classes
+        self.loss_name = spec.training.loss or natural_loss(self.kind)
+        self.model = build_model(spec, self.kind, self.n_classes, self.loss_name)
+        self.resolution, self.thumb = resolution, thumb
+        self._min_frame_gap = 1.0 / max_frames_per_second if max_frames_per_second else 0.0
+        self._last_frame_at = -math.inf
+
+        def tensors(xy, labels):
+            return (tf.constant(compute_features(xy, spec.features)),
+                    tf.constant(targets(labels, self.kind, self.n_classes)))
+
+        self._x, self._y = tensors(data.x_train, data.y_train)
+        self._xv, self._yv = tensors(data.x_val, data.y_val)
+        self._grid = tf.constant(compute_features(plane_grid(data.extent, resolution), spec.features))
+        self._thumbs = tf.constant(compute_features(plane_grid(data.extent, thumb), spec.features))
+        self._perm_rng = np.random.default_rng(spec.training.seed)
+        out_range = (0.0, 1.0)
+        if self.kind == "regression":
+            out_range = (float(np.min(data.y_train)), float(np.max(data.y_train)))
+        self.output_range = out_range
+        self.program = EpochProgram(
+            self.model, self.kind, n_train=spec.dataset.n_train, batch_size=spec.training.batch_size,
+            n_features=len(spec.features), n_outputs=output_units(self.kind, self.n_classes),
+            has_val=spec.dataset.n_val > 0, output_range=out_range)
+
+        self.epoch = 0
+        self.state = "running"
+        self.history: list[EpochEvent] = []
+        self.last_finite: EpochEvent | None = None
+        self._best_val = math.inf
+        self._epochs_without_gain = 0
+        self._frame_epoch = 0
+
+    # ----- controls -----
+
+    @property
+    def finished(self) -> bool:
+        return self.state != "running"
+
+    @property
+    def learning_rate(self) -> float:
+        return float(self.model.optimizer.learning_rate.numpy())
+
+    def set_learning_rate(self, value: float) -> None:
+        """Change the step size from the next batch on; the weights and optimizer state stay."""
+        self.model.optimizer.learning_rate.assign(value)
+
+    def stop(self) -> None:
+        if not self.finished:
+            self.state = "stopped"
+
+    # ----- training -----
+
+    def _frame_due(self) -> bool:
+        if self.epoch == 1 or self.epoch >= self.spec.training.epochs:
+            return True
+        return (self.epoch % self.spec.training.frame_every == 0
+                and time.perf_counter() - self._last_frame_at >= self._min_frame_gap)
+
+    def train_epoch(self) -> list[Event]:
+        """Train one epoch; return its EpochEvent and, when due, a FrameEvent."""
+        if self.finished:
+            return []
+        self.epoch += 1
+        perm = (self._perm_rng.permutation(self.spec.dataset.n_train) if self.spec.training.shuffle
+                else np.arange(self.spec.dataset.n_train))
+        want_frame = self._frame_due()
+        started = time.perf_counter()
+        out = self.program.run(self._x, self._y, tf.constant(perm, tf.int32), self._xv, self._yv,
+                               self._grid, self._thumbs, want_frame)
+        event = EpochEvent(
+            epoch=self.epoch, loss=_finite(out["loss"]), metric=_finite(out["metric"]),
+            val_loss=_finite(out["val_loss"]) if "val_loss" in out else None,
+            val_metric=_finite(out["val_metric"]) if "val_metric" in out else None,
+            learning_rate=self.learning_rate, seconds=time.perf_counter() - started)
+        self.history.append(event)
+        events: list[Event] = [event]
+        if event.loss is None:
+            self.state = "diverged"  # the last frame would be NaN: keep the previous one
+            return events
+        self.last_finite = event
+        if want_frame:
+            events.append(self._frame(out["frame"]))
+        self._update_state(event)
+        return events
+
+    def _update_state(self, event: EpochEvent) -> None:
+        patience = self.spec.training.early_stopping_patience
+        if patience is not None and event.val_loss is not None:
+            if event.val_loss < self._best_val:
+                self._best_val, self._epochs_without_gain = event.val_loss, 0
+            else:
+                self._epochs_without_gain += 1
+                if self._epochs_without_gain >= patience:
+                    self.state = "early_stopped"
+        if self.state == "running" and self.epoch >= self.spec.training.epochs:
+            self.state = "finished"
+
+    def _frame(self, probe) -> FrameEvent:
+        boundary, maps, ranges = probe
+        self._last_frame_at = time.perf_counter()
+        self._frame_epoch = self.epoch
+        return FrameEvent(
+            epoch=self.epoch, resolution=self.resolution, extent=self.data.extent,
+            boundary=_b64(boundary), output_min=self.output_range[0], output_max=self.output_range[1],
+            thumb=self.thumb,
+            neurons=[[_b64(unit) for unit in layer] for layer in maps],
+            neuron_ranges=[[(round(float(lo), 5), round(float(hi), 5)) for lo, hi in layer]
+                           for layer in ranges],
+            weights=self.weights())
+
+    def weights(self) -> list[LayerWeights]:
+        """Every Dense layer's kernel [inputs][units] and bias, rounded for the wire."""
+        return [LayerWeights(kernel=np.round(layer.kernel.numpy(), 5).tolist(),
+                             bias=np.round(layer.bias.numpy(), 5).tolist())
+                for layer in dense_layers(self.model)]
+
+    def final_frame(self) -> FrameEvent | None:
+        """A frame of the final weights, when the last trained epoch did not get one."""
+        if self.epoch == 0 or self._frame_epoch == self.epoch or self.state == "diverged":
+            return None
+        out = self.program._probe(self._grid, self._thumbs)
+        return self._frame(tf.nest.map_structure(lambda t: t.numpy(), out))
+
+    def done_event(self, message: str | None = None) -> DoneEvent:
+        """Final figures: last finite epoch, test set, confusion matrix, parameter count."""
+        last = self.last_finite
+        test_loss = test_metric = matrix = None
+        if self.state != "diverged" and self.spec.dataset.n_test > 0 and self.epoch > 0:
+            x = tf.constant(compute_features(self.data.x_test, self.spec.features))
+            y = tf.constant(targets(self.data.y_test, self.kind, self.n_classes))
+            loss, metric = evaluate(self.model, self.kind, x, y)
+            test_loss, test_metric = _finite(loss), _finite(metric)
+            if self.kind != "regression":
+                matrix = self.confusion_matrix(x, self.data.y_test)
+        if message is None and self.state == "diverged":
+            message = ("The loss became infinite or NaN: the learning rate is probably too high. "
+                       "Lower it and train again.")
+        return DoneEvent(
+            state=self.state, epochs=self.epoch,
+            loss=last.loss if last else None, metric=last.metric if last else None,
+            val_loss=last.val_loss if last else None, val_metric=last.val_metric if last else None,
+            test_loss=test_loss, test_metric=test_metric, metric_name=metric_name(self.kind),
+            confusion_matrix=matrix, parameters=int(self.model.count_params()), message=message)
+
+    def confusion_matrix(self, x, labels: np.ndarray) -> list[list[int]]:
+        """[true class][predicted class] counts."""
+        out = self.model(x, training=False).numpy()
+        predicted = (out[:, 0] > 0.5).astype(int) if self.kind == "binary" else out.argmax(-1)
+        k = self.n_classes
+        counts = np.bincount(labels.astype(int) * k + predicted, minlength=k * k)
+        return counts.reshape(k, k).tolist()

@@ -1,0 +1,149 @@
+"""What one run emits: epochs, frames, final figures; divergence and early stopping."""
+
+import base64
+import math
+
+import numpy as np
+import pytest
+
+from keras_playground.engine.session import TrainingSession
+
+
+def train_all(session):
+    events = []
+    while not session.finished:
+        events += session.train_epoch()
+    return events
+
+
+def decode(b64: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(b64), dtype=np.uint8)
+
+
+def test_every_epoch_reports_train_and_validation_figures(spec_factory):
+    session = TrainingSession(spec_factory(epochs=7))
+    events = train_all(session)
+    epochs = [e for e in events if e.kind == "epoch"]
+    assert [e.epoch for e in epochs] == list(range(1, 8))
+    for e in epochs:
+        assert e.loss > 0 and 0 <= e.metric <= 1 and e.val_loss > 0 and 0 <= e.val_metric <= 1
+        assert e.learning_rate == pytest.approx(0.02) and e.seconds > 0
+    assert session.state == "finished"
+
+
+def test_frames_come_at_the_cadence_and_always_first_and_last(spec_factory):
+    session = TrainingSession(spec_factory(epochs=10, frame_every=4), max_frames_per_second=None)
+    frames = [e for e in train_all(session) if e.kind == "frame"]
+    assert [f.epoch for f in frames] == [1, 4, 8, 10]
+
+
+def test_a_frame_holds_the_boundary_neuron_maps_and_weights(spec_factory):
+    layers = [{"units": 5, "activation": "relu"}, {"units": 3, "activation": "tanh"}]
+    session = TrainingSession(spec_factory(layers=layers, epochs=1), resolution=32, thumb=8)
+    frame = next(e for e in session.train_epoch() if e.kind == "frame")
+    boundary = decode(frame.boundary)
+    assert boundary.shape == (32 * 32,) and frame.resolution == 32
+    assert boundary.min() < boundary.max()  # a real probability map, not a constant
+    x_min, x_max, y_min, y_max = frame.extent
+    assert x_min < -0.9 and x_max > 0.9 and y_min < -0.9 and y_max > 0.9
+    assert [len(layer) for layer in frame.neurons] == [5, 3]
+    assert all(decode(m).shape == (64,) for layer in frame.neurons for m in layer)
+    assert [len(r) for r in frame.neuron_ranges] == [5, 3]
+    shapes = [(len(w.kernel), len(w.kernel[0]), len(w.bias)) for w in frame.weights]
+    assert shapes == [(2, 5, 5), (5, 3, 3), (3, 1, 1)]
+
+
+def test_the_boundary_grid_is_the_models_own_prediction(spec_factory):
+    session = TrainingSession(spec_factory(layers=[], epochs=1), resolution=16)
+    frame = next(e for e in session.train_epoch() if e.kind == "frame")
+    grid = decode(frame.boundary).reshape(16, 16)
+    x_min, x_max, y_min, y_max = frame.extent
+    # Cell (row 0, col 0) is the bottom-left corner of the plane.
+    corner = np.array([[x_min + (x_max - x_min) / 32, y_min + (y_max - y_min) / 32]], "float32")
+    probability = float(session.model(corner, training=False).numpy()[0, 0])
+    assert grid[0, 0] == round(probability * 255)
+
+
+def test_frames_are_rate_limited(spec_factory):
+    session = TrainingSession(spec_factory(epochs=30), max_frames_per_second=0.001)
+    frames = [e.epoch for e in train_all(session) if e.kind == "frame"]
+    assert frames == [1, 30]
+
+
+def test_done_reports_test_figures_confusion_matrix_and_parameters(spec_factory):
+    session = TrainingSession(spec_factory(layers=[{"units": 8, "activation": "relu"}], epochs=30))
+    train_all(session)
+    done = session.done_event()
+    assert done.state == "finished" and done.epochs == 30
+    assert done.parameters == (2 * 8 + 8) + (8 + 1)
+    matrix = np.array(done.confusion_matrix)
+    assert matrix.shape == (2, 2) and matrix.sum() == 40
+    assert done.test_metric == pytest.approx(np.trace(matrix) / 40, abs=1e-6)
+    assert done.metric_name == "accuracy"
+
+
+def test_multiclass_has_softmax_output_and_a_k_by_k_matrix(spec_factory):
+    spec = spec_factory({"name": "blobs", "params": {"classes": 5}}, epochs=25,
+                        layers=[{"units": 8, "activation": "relu"}])
+    session = TrainingSession(spec)
+    frames = [e for e in train_all(session) if e.kind == "frame"]
+    assert session.model.layers[-1].activation.__name__ == "softmax"
+    assert set(decode(frames[-1].boundary)) <= set(range(5))  # class index per cell
+    done = session.done_event()
+    assert np.array(done.confusion_matrix).shape == (5, 5)
+    assert done.test_metric > 0.6  # blobs are easy: learning must have happened
+
+
+def test_regression_reports_mae(spec_factory):
+    session = TrainingSession(spec_factory({"name": "plane"}, layers=[], epochs=40, learning_rate=0.05))
+    train_all(session)
+    done = session.done_event()
+    assert done.metric_name == "mae" and done.confusion_matrix is None
+    assert session.model.layers[-1].activation.__name__ == "linear"
+    assert done.test_metric < 0.2  # a plane is exactly learnable by one linear neuron
+
+
+def test_single_neuron_is_one_dense_layer_with_zero_bias_at_start(spec_factory):
+    session = TrainingSession(spec_factory(layers=[], epochs=1))
+    assert len(session.model.layers) == 1
+    assert session.model.count_params() == 3  # w1, w2, b
+    assert float(session.model.layers[0].bias.numpy()[0]) == 0.0
+
+
+def test_a_huge_learning_rate_diverges_cleanly(spec_factory):
+    spec = spec_factory({"name": "plane", "params": {"a": 5, "b": 5}}, optimizer="sgd",
+                        learning_rate=10, epochs=50, layers=[{"units": 16, "activation": "linear"}] * 3)
+    session = TrainingSession(spec)
+    events = train_all(session)
+    assert session.state == "diverged"
+    assert session.epoch < 50
+    assert events[-1].kind == "epoch" and events[-1].loss is None
+    done = session.done_event()
+    assert done.state == "diverged" and "learning rate" in done.message
+    assert done.loss is None or math.isfinite(done.loss)
+    done.model_dump_json()  # no NaN may reach JSON
+
+
+def test_early_stopping_ends_the_run_when_validation_loss_stops_improving(spec_factory):
+    spec = spec_factory({"n_train": 20, "noise": 0.3}, layers=[{"units": 64, "activation": "relu"}] * 3,
+                        epochs=2000, early_stopping_patience=5, learning_rate=0.05)
+    session = TrainingSession(spec)
+    train_all(session)
+    assert session.state == "early_stopped"
+    assert session.epoch < 2000
+    losses = [e.val_loss for e in session.history]
+    best = int(np.argmin(losses))
+    assert session.epoch == best + 1 + 5  # exactly `patience` epochs without a better val loss
+
+
+def test_live_learning_rate_change_keeps_the_weights(spec_factory):
+    session = TrainingSession(spec_factory(optimizer="sgd", learning_rate=0.1, epochs=5))
+    session.train_epoch()
+    before = [w.copy() for w in session.model.get_weights()]
+    session.set_learning_rate(0.0)
+    event = session.train_epoch()[0]
+    assert event.learning_rate == 0.0
+    assert all(np.array_equal(a, b) for a, b in zip(before, session.model.get_weights()))
+    session.set_learning_rate(0.1)
+    session.train_epoch()
+    assert not all(np.array_equal(a, b) for a, b in zip(before, session.model.get_weights()))

@@ -1,0 +1,70 @@
+"""The command line as a user runs it: a real subprocess."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+
+
+def run_cli(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "keras_playground.cli", *args], capture_output=True,
+                          text=True, timeout=timeout, env=ENV)
+
+
+def write_spec(tmp_path, spec):
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec))
+    return path
+
+
+def test_train_writes_history_model_script_and_data(tmp_path):
+    spec = {"dataset": {"name": "line", "n_train": 100, "n_val": 50, "n_test": 50},
+            "layers": [], "training": {"optimizer": "sgd", "learning_rate": 0.5, "batch_size": 4, "epochs": 12}}
+    result = run_cli("train", str(write_spec(tmp_path, spec)), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert "epoch    12/12" in result.stderr  # the progress bar reached the end
+    assert "finished after 12 epochs" in result.stdout
+    out = tmp_path / "out"
+    history = json.loads((out / "history.json").read_text())
+    assert [e["epoch"] for e in history["history"]] == list(range(1, 13))
+    assert history["done"]["state"] == "finished" and history["done"]["test_metric"] > 0.8
+    lines = (out / "data.csv").read_text().splitlines()
+    assert lines[0] == "split,x1,x2,label" and len(lines) == 1 + 200
+    compile((out / "train.py").read_text(), "train.py", "exec")
+    assert (out / "model.keras").stat().st_size > 1000
+    import keras
+    model = keras.models.load_model(out / "model.keras")
+    assert model.count_params() == 3
+
+
+@pytest.mark.parametrize("bad, field", [
+    ({"layers": [{"units": 500}]}, "layers[0].units"),
+    ({"training": {"batch_size": 0}}, "training.batch_size"),
+    ({"dataset": {"name": "moons"}}, "dataset.name"),
+])
+def test_train_refuses_an_invalid_spec_with_exit_code_2(tmp_path, bad, field):
+    result = run_cli("train", str(write_spec(tmp_path, bad)), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert field in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_train_names_an_unreadable_spec_file(tmp_path):
+    (tmp_path / "broken.json").write_text("{not json")
+    result = run_cli("train", str(tmp_path / "broken.json"), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "broken.json" in result.stderr
+
+
+def test_bench_prints_both_loops_side_by_side():
+    result = run_cli("bench", "--json", "--epochs", "20", "--runs", "2")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["compiled_loop"]["ms_per_epoch"] > 0 and report["model_fit"]["ms_per_epoch"] > 0
+    assert report["speedup"] == pytest.approx(
+        report["model_fit"]["ms_per_epoch"] / report["compiled_loop"]["ms_per_epoch"])
+    assert report["max_weight_difference_vs_fit"] <= 1e-5
+    assert report["concurrent"]["runs"] == 2 and report["concurrent"]["epochs"] == 40
