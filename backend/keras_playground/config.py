@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None,
                                   description="Unset: embedded mode. Set: distributed workers via Redis.")
     max_active_runs: int = Field(default=32, ge=1, description="Runs training at once, all clients.")
+    max_runs_per_client: int = Field(default=3, ge=1, description="Runs one browser may have training at once.")
+    keep_runs: int = Field(default=1000, ge=1, description="Finished runs kept; older ones are pruned at start.")
+    max_body_bytes: int = Field(default=1_000_000, ge=1000, description="Largest request body accepted, in bytes.")
     training_threads: int = Field(default=4, ge=1, description="Training threads in the embedded runner.")
     frames_per_second: float = Field(default=20.0, gt=0, le=60,
                                      description="At most this many boundary frames a second per run.")

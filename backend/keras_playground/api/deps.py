@@ -1,0 +1,37 @@
+"""Short aliases for what routes need from the app."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from ..config import Settings
+from ..jobs.service import RunService
+
+
+def _service(request: Request) -> RunService:
+    return request.app.state.service
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _client(request: Request, x_client_id: Annotated[str | None, Header()] = None) -> str:
+    """Who is asking: the page's own id (one per browser), else the address."""
+    if x_client_id:
+        return x_client_id[:64]
+    return request.client.host if request.client else "unknown"
+
+
+def _token(authorization: Annotated[str | None, Header()] = None) -> str | None:
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return None
+
+
+ServiceDep = Annotated[RunService, Depends(_service)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+ClientDep = Annotated[str, Depends(_client)]
+TokenDep = Annotated[str | None, Depends(_token)]

@@ -1,0 +1,67 @@
+"""Every client mistake becomes a clear 4xx in one JSON shape; nothing leaks a traceback.
+
+Shape: {"detail": [{"field": "layers[0].units", "msg": "500 is out of range [1, 64]"}]}
+for invalid input (422), {"detail": "words"} otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..data import CsvError
+from ..jobs.service import Busy, NotAllowed, RunNotFound
+from ..specs import SpecError, field_path
+
+log = logging.getLogger(__name__)
+
+
+def _problems(problems) -> JSONResponse:
+    return JSONResponse(status_code=422, content={"detail": problems})
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(SpecError)
+    async def spec_error(request: Request, exc: SpecError):
+        return _problems([{"field": p.field, "msg": p.message} for p in exc.problems])
+
+    @app.exception_handler(CsvError)
+    async def csv_error(request: Request, exc: CsvError):
+        return _problems([{"field": "file", "msg": str(exc)}])
+
+    @app.exception_handler(RequestValidationError)
+    async def request_error(request: Request, exc: RequestValidationError):
+        # loc starts with where it was found (body, query, path); the rest is the field.
+        return _problems([{"field": field_path(e["loc"][1:]) or e["loc"][0], "msg": e["msg"]}
+                          for e in exc.errors()])
+
+    @app.exception_handler(RunNotFound)
+    async def not_found(request: Request, exc: RunNotFound):
+        return JSONResponse(status_code=404, content={"detail": f"No run {exc.args[0]!r}."})
+
+    @app.exception_handler(NotAllowed)
+    async def not_allowed(request: Request, exc: NotAllowed):
+        if str(exc) == "missing token":
+            return JSONResponse(status_code=401, headers={"WWW-Authenticate": "Bearer"},
+                                content={"detail": "Controlling a run needs its token: "
+                                                   "Authorization: Bearer <token>."})
+        return JSONResponse(status_code=403, content={"detail": "This token does not control this run."})
+
+    @app.exception_handler(Busy)
+    async def busy(request: Request, exc: Busy):
+        return JSONResponse(status_code=429, headers={"Retry-After": str(exc.retry_after)},
+                            content={"detail": exc.message})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        return JSONResponse(status_code=exc.status_code, headers=getattr(exc, "headers", None),
+                            content={"detail": exc.detail})
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse(status_code=500, content={"detail": "Internal error; it has been logged."})

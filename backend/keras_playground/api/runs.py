@@ -1,0 +1,106 @@
+"""Runs: create, read, list, control; the exported code, the trained model, the data."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, HTTPException, Response
+from fastapi.responses import FileResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict
+
+from ..data import make_dataset, to_csv
+from ..engine.codegen import export_script
+from ..engine.control import Command
+from ..specs import Problem, SpecError
+from .deps import ClientDep, ServiceDep, SettingsDep, TokenDep
+
+router = APIRouter(prefix="/api/runs", tags=["runs"])
+
+
+class Created(BaseModel):
+    id: str
+    token: str
+    status: str
+
+
+class ControlRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["pause", "resume", "step", "stop", "learning_rate"]
+    learning_rate: float | None = None
+
+
+@router.post("", status_code=201, response_model=Created,
+             responses={422: {"description": "Invalid spec: each field at fault, with its bound"},
+                        429: {"description": "Too many active runs; see Retry-After"}})
+def create_run(service: ServiceDep, client: ClientDep,
+               spec: Annotated[dict[str, Any], Body(description="A run spec (docs/run-spec.md)")]):
+    created = service.create(spec, client)
+    return Created(id=created.id, token=created.token, status=created.status)
+
+
+def _live_view(service, record) -> dict:
+    """State and history of a run: from the bus while it is live, else from the store."""
+    history, state, done = record.history, record.state, record.done
+    if record.ended is None and service.bus.exists(record.id):
+        events = service.bus.replay(record.id)
+        history = [e for e in events if e["kind"] == "epoch"]
+        for event in events:
+            if event["kind"] in ("status", "done"):
+                state = event["state"]
+            if event["kind"] == "done":
+                done = event
+    return {"id": record.id, "state": state, "spec": record.spec, "created": record.created,
+            "ended": record.ended, "history": history or [], "final": done}
+
+
+@router.get("")
+def recent_runs(service: ServiceDep, client: ClientDep, mine: bool = True, limit: int = 20):
+    limit = max(1, min(limit, 100))
+    records = service.store.recent(limit, client if mine else None)
+    return [{"id": r.id, "state": r.state, "created": r.created, "ended": r.ended,
+             "dataset": r.spec["dataset"]["name"], "final": r.done} for r in records]
+
+
+@router.get("/{run_id}")
+def get_run(run_id: str, service: ServiceDep):
+    return _live_view(service, service.get(run_id))
+
+
+@router.post("/{run_id}/control",
+             responses={401: {"description": "No token"}, 403: {"description": "Wrong token"},
+                        409: {"description": "The run has ended"}})
+def control_run(run_id: str, request: ControlRequest, service: ServiceDep, settings: SettingsDep,
+                token: TokenDep):
+    value = None
+    if request.action == "learning_rate":
+        high = settings.limits.max_learning_rate
+        if request.learning_rate is None or not 0 < request.learning_rate <= high:
+            raise SpecError([Problem(field="learning_rate",
+                                     message=f"{request.learning_rate!r} is out of range (0, {high:g}]")])
+        value = request.learning_rate
+    if not service.control(run_id, token, Command(request.action, value)):
+        raise HTTPException(409, "The run has already ended.")
+    return {"id": run_id, "action": request.action, "accepted": True}
+
+
+@router.get("/{run_id}/code", response_class=PlainTextResponse)
+def run_code(run_id: str, service: ServiceDep):
+    """The run as a standalone Keras script (train.py)."""
+    script = export_script(service.spec_of(run_id))
+    return PlainTextResponse(script, headers={"Content-Disposition": f'inline; filename="train_{run_id}.py"'})
+
+
+@router.get("/{run_id}/model")
+def run_model(run_id: str, service: ServiceDep):
+    service.get(run_id)
+    path = service.store.model_path(run_id)
+    if path is None:
+        raise HTTPException(404, "This run has no trained model yet: it is kept when the run ends.")
+    return FileResponse(path, media_type="application/octet-stream", filename=f"model_{run_id}.keras")
+
+
+@router.get("/{run_id}/data")
+def run_data(run_id: str, service: ServiceDep):
+    csv = to_csv(make_dataset(service.spec_of(run_id).dataset))
+    return Response(csv, media_type="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="data_{run_id}.csv"'})

@@ -1,0 +1,80 @@
+"""Draw a spec's data set and split it: train, validation, test, exactly the asked sizes."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..specs import DatasetSpec
+from .catalog import CUSTOM, DATASETS
+
+MARGIN = 0.1  # share of the data's width added on each side of the plotted extent
+
+
+@dataclass(frozen=True)
+class Dataset:
+    x_train: np.ndarray  # raw (x1, x2), shape (n, 2)
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    kind: str
+    n_classes: int
+    extent: tuple[float, float, float, float]  # x_min, x_max, y_min, y_max, with a margin
+
+
+def merged_params(spec: DatasetSpec) -> dict:
+    """The spec's parameters over the data set's defaults, integers as int."""
+    info = DATASETS[spec.name]
+    merged = {}
+    for p in info.params:
+        value = spec.params.get(p.name, p.default)
+        merged[p.name] = int(round(value)) if p.integer else float(value)
+    return merged
+
+
+def problem_of(spec: DatasetSpec) -> tuple[str, int]:
+    """(kind, n_classes) of a data set, without drawing it."""
+    if spec.name == CUSTOM:
+        classes = {int(p[2]) for p in spec.points or []}
+        n = max(classes) + 1 if classes else 2
+        return ("binary" if n <= 2 else "multiclass"), max(n, 2)
+    info = DATASETS[spec.name]
+    return info.kind, info.n_classes(merged_params(spec))
+
+
+def _extent(xy: np.ndarray) -> tuple[float, float, float, float]:
+    low, high = xy.min(axis=0), xy.max(axis=0)
+    pad = np.maximum(high - low, 1e-6) * MARGIN
+    return (float(low[0] - pad[0]), float(high[0] + pad[0]), float(low[1] - pad[1]), float(high[1] + pad[1]))
+
+
+def make_dataset(spec: DatasetSpec) -> Dataset:
+    """Draw n_train + n_val + n_test points from the spec's seed and split them in order."""
+    rng = np.random.default_rng(spec.seed)
+    n = spec.n_train + spec.n_val + spec.n_test
+    if spec.name == CUSTOM:
+        points = np.asarray(spec.points, dtype=float)
+        points = points[rng.permutation(len(points))][:n]
+        xy, labels = points[:, :2], points[:, 2].astype(np.int64)
+    else:
+        xy, labels = DATASETS[spec.name].generator(n, rng, spec.noise, **merged_params(spec))
+    kind, n_classes = problem_of(spec)
+    a, b = spec.n_train, spec.n_train + spec.n_val
+    return Dataset(xy[:a], labels[:a], xy[a:b], labels[a:b], xy[b:], labels[b:], kind, n_classes,
+                   _extent(xy))
+
+
+def to_csv(ds: Dataset) -> str:
+    """The points as CSV: split,x1,x2,label."""
+    out = io.StringIO()
+    out.write("split,x1,x2,label\n")
+    integer = ds.kind != "regression"
+    for split, xy, labels in (("train", ds.x_train, ds.y_train), ("val", ds.x_val, ds.y_val),
+                              ("test", ds.x_test, ds.y_test)):
+        for (x1, x2), label in zip(xy, labels):
+            out.write(f"{split},{x1:.6g},{x2:.6g},{int(label) if integer else f'{label:.6g}'}\n")
+    return out.getvalue()

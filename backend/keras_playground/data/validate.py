@@ -1,0 +1,82 @@
+"""The data-set rules of a run spec, on top of the spec's own bounds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..specs import Limits, Problem, RunSpec, SpecError, parse_spec
+from .catalog import CUSTOM, DATASETS
+from .dataset import problem_of
+
+MAX_CLASSES = 5
+LOSSES_BY_KIND = {
+    "binary": ("binary_crossentropy", "mse", "mae"),
+    "multiclass": ("categorical_crossentropy", "mse"),
+    "regression": ("mse", "mae"),
+}
+
+
+def natural_loss(kind: str) -> str:
+    """The loss a problem kind is usually trained with."""
+    return LOSSES_BY_KIND[kind][0]
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _dataset_problems(spec: RunSpec, limits: Limits) -> list[Problem]:
+    d = spec.dataset
+    problems: list[Problem] = []
+    if d.name == CUSTOM:
+        if not d.points:
+            return [Problem(field="dataset.points", message="a custom data set needs its points [[x1, x2, label], ...]")]
+        if len(d.points) > limits.max_points:
+            problems.append(Problem(field="dataset.points", message=(
+                f"{len(d.points)} points is above the maximum {limits.max_points}")))
+        bad = next((i for i, p in enumerate(d.points)
+                    if not float(p[2]).is_integer() or not 0 <= p[2] < MAX_CLASSES), None)
+        if bad is not None:
+            problems.append(Problem(field=f"dataset.points[{bad}]", message=(
+                f"the label {d.points[bad][2]!r} must be a whole number from 0 to {MAX_CLASSES - 1}")))
+        elif len({p[2] for p in d.points}) < 2:
+            problems.append(Problem(field="dataset.points", message="at least two classes are needed"))
+        total = d.n_train + d.n_val + d.n_test
+        if total > len(d.points):
+            problems.append(Problem(field="dataset", message=(
+                f"n_train + n_val + n_test = {total} is more than the {len(d.points)} points given")))
+        return problems
+    info = DATASETS.get(d.name)
+    if info is None:
+        names = ", ".join([*DATASETS, CUSTOM])
+        return [Problem(field="dataset.name", message=f"{d.name!r} is not a data set; choose from {names}")]
+    if d.points is not None:
+        problems.append(Problem(field="dataset.points", message="points are only for the custom data set"))
+    allowed = {p.name: p for p in info.params}
+    for name, value in d.params.items():
+        param = allowed.get(name)
+        if param is None:
+            known = ", ".join(allowed) or "none"
+            problems.append(Problem(field=f"dataset.params.{name}", message=(
+                f"{d.name} has no parameter {name!r}; its parameters: {known}")))
+        elif not param.low <= value <= param.high:
+            problems.append(Problem(field=f"dataset.params.{name}", message=(
+                f"{value!r} is out of range [{_number(param.low)}, {_number(param.high)}]")))
+        elif param.integer and not float(value).is_integer():
+            problems.append(Problem(field=f"dataset.params.{name}", message=f"{value!r} must be a whole number"))
+    return problems
+
+
+def validate_spec(raw: Any, limits: Limits) -> RunSpec:
+    """A valid RunSpec, or SpecError listing every problem with its field and bound."""
+    spec = parse_spec(raw, limits)
+    problems = _dataset_problems(spec, limits)
+    if not problems and spec.training.loss is not None:
+        kind, _ = problem_of(spec.dataset)
+        allowed = LOSSES_BY_KIND[kind]
+        if spec.training.loss not in allowed:
+            problems.append(Problem(field="training.loss", message=(
+                f"{spec.training.loss} does not fit a {kind} problem; use {', '.join(allowed)}")))
+    if problems:
+        raise SpecError(problems)
+    return spec

@@ -1,0 +1,167 @@
+"""The event bus: training threads publish a run's events, stream readers read them.
+
+Each run has one log, shared by all its readers. The log keeps every `status`, `epoch`,
+`done` and `error` event, but only the newest `frame`: a reader that falls behind
+gets every epoch and the latest picture, never a backlog of stale frames, and a slow
+reader costs no memory of its own. Events carry a sequence number; a reader asks for
+everything after the last number it saw, so a late joiner or a reconnecting client
+replays the whole curve first.
+
+Backends: `MemoryBus` (one process) here; a Redis-streams bus for several processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from abc import ABC, abstractmethod
+from collections import deque
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Logged:
+    seq: int
+    kind: str
+    json: str
+
+
+FINAL_KINDS = ("done", "error")
+
+
+@dataclass
+class RunLog:
+    events: list[Logged] = field(default_factory=list)  # all but frames
+    frame: Logged | None = None
+    seq: int = 0
+    closed: bool = False
+
+    def append(self, event: dict) -> Logged:
+        self.seq += 1
+        kind = event["kind"]
+        # Serialized once, with its sequence number, and sent to every reader as is.
+        item = Logged(self.seq, kind, json.dumps({**event, "seq": self.seq}, separators=(",", ":"),
+                                                  allow_nan=False))
+        if kind == "frame":
+            self.frame = item
+        else:
+            self.events.append(item)
+            self.closed = self.closed or kind in FINAL_KINDS
+        return item
+
+    def after(self, seq: int) -> list[Logged]:
+        """Everything newer than `seq`, in order; of frames only the newest."""
+        # events is ordered by seq: find the first newer one from the end (readers are usually close).
+        i = len(self.events)
+        while i > 0 and self.events[i - 1].seq > seq:
+            i -= 1
+        found = self.events[i:]
+        if self.frame is not None and self.frame.seq > seq:
+            found = sorted([*found, self.frame], key=lambda e: e.seq)
+        return found
+
+
+class EventBus(ABC):
+    """Publish from any thread; read from the event loop."""
+
+    @abstractmethod
+    def publish(self, run_id: str, event: dict) -> None:
+        """Append one event (a JSON-able dict with a `kind`) to the run's log."""
+
+    @abstractmethod
+    async def read(self, run_id: str, after: int, timeout: float) -> tuple[list[Logged], bool]:
+        """Events after sequence number `after` (waiting up to `timeout` seconds for some),
+        and whether the run's log is closed (its `done` or `error` is among what exists)."""
+
+    @abstractmethod
+    def exists(self, run_id: str) -> bool: ...
+
+    @abstractmethod
+    def open(self, run_id: str) -> None:
+        """Start a run's log (before its first event, so readers can wait on it)."""
+
+    @abstractmethod
+    def replay(self, run_id: str) -> list[dict]:
+        """Every kept event of the run so far (no frames), as dicts."""
+
+    @abstractmethod
+    def forget(self, run_id: str) -> None:
+        """Drop a finished run's log (its record lives on in the store)."""
+
+
+class MemoryBus(EventBus):
+    """All runs' logs in this process. Readers wait on asyncio events set from any thread."""
+
+    def __init__(self, keep_ended: int = 200) -> None:
+        self._logs: dict[str, RunLog] = {}
+        # Ended runs' logs stay a while for late readers (then the store has them), bounded.
+        self._ended: deque[str] = deque()
+        self._keep_ended = keep_ended
+        self._lock = threading.Lock()
+        self._waiters: dict[str, asyncio.Event] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The loop readers wait on (the server's); publishers wake it thread-safely."""
+        self._loop = loop
+
+    def open(self, run_id: str) -> None:
+        with self._lock:
+            self._logs.setdefault(run_id, RunLog())
+
+    def publish(self, run_id: str, event: dict) -> None:
+        with self._lock:
+            log = self._logs.setdefault(run_id, RunLog())
+            was_closed = log.closed
+            log.append(event)
+            if log.closed and not was_closed:
+                self._ended.append(run_id)
+                while len(self._ended) > self._keep_ended:
+                    self._logs.pop(self._ended.popleft(), None)
+        if self._loop is not None and not self._loop.is_closed():
+            try:
+                self._loop.call_soon_threadsafe(self._wake, run_id)
+            except RuntimeError:  # the loop closed between the check and the call
+                pass
+
+    def _wake(self, run_id: str) -> None:
+        waiter = self._waiters.pop(run_id, None)
+        if waiter is not None:
+            waiter.set()
+
+    def _snapshot(self, run_id: str, after: int) -> tuple[list[Logged], bool]:
+        with self._lock:
+            log = self._logs.get(run_id)
+            if log is None:
+                return [], True
+            return log.after(after), log.closed
+
+    async def read(self, run_id: str, after: int, timeout: float) -> tuple[list[Logged], bool]:
+        found, closed = self._snapshot(run_id, after)
+        if found or closed:
+            return found, closed
+        waiter = self._waiters.setdefault(run_id, asyncio.Event())
+        # Re-check: an event may have landed between the snapshot and the waiter.
+        found, closed = self._snapshot(run_id, after)
+        if found or closed:
+            return found, closed
+        try:
+            await asyncio.wait_for(waiter.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+        return self._snapshot(run_id, after)
+
+    def replay(self, run_id: str) -> list[dict]:
+        with self._lock:
+            log = self._logs.get(run_id)
+            texts = [e.json for e in log.events] if log else []
+        return [json.loads(text) for text in texts]
+
+    def exists(self, run_id: str) -> bool:
+        with self._lock:
+            return run_id in self._logs
+
+    def forget(self, run_id: str) -> None:
+        with self._lock:
+            self._logs.pop(run_id, None)
