@@ -4,11 +4,11 @@ import numpy as np
 
 
 def compute_features(xy, names):
-    """Columns for `names` (x1, x2, x1^2, x2^2, x1*x2, sin(x1), sin(x2)), as float32.
+    """The network's inputs, one column per name, computed from each point's x1 and x2.
 
-    Self-contained: the code exporter copies it into the participant's script, so the
-    script, the training data and the boundary grid all use this same transform.
+    names: any of x1, x2, x1^2, x2^2, x1*x2, sin(x1), sin(x2), in the order wanted.
     """
+    # Self-contained on purpose: the playground copies this function into exported scripts.
     x1, x2 = xy[:, 0], xy[:, 1]
     columns = {
         "x1": lambda: x1,

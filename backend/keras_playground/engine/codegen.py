@@ -28,17 +28,10 @@ import types
 
 from ..data import CUSTOM, DATASETS, compute_features, merged_params, natural_loss, problem_of
 from ..specs import RunSpec
+from .model import LOSS_NAMES  # the script compiles with the very loss the engine uses
 
-MAX_LINE = 99  # a comment longer than this goes on its own line, above the code
 RULE = "# " + "-" * 66
 
-# The spec's short loss names, spelled out as Keras knows them (as engine.model does).
-LOSS_NAMES = {
-    "binary_crossentropy": "binary_crossentropy",
-    "categorical_crossentropy": "categorical_crossentropy",
-    "mse": "mean_squared_error",
-    "mae": "mean_absolute_error",
-}
 OPTIMIZER_CLASSES = {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
 KIND_WORDS = {"binary": "binary classification (labels 0 and 1)",
               "multiclass": "multi-class classification",
@@ -67,11 +60,8 @@ def _regularized(spec: RunSpec) -> bool:
     return t.regularization != "none" and t.regularization_rate > 0 and bool(spec.layers)
 
 
-def _commented(code: str, comment: str, indent: str = "") -> list[str]:
-    """`code  # comment` when it fits on a line, else the comment on the line above."""
-    line = f"{indent}{code}  # {comment}"
-    if len(line) <= MAX_LINE:
-        return [f"{code}  # {comment}"]
+def _commented(code: str, comment: str) -> list[str]:
+    """A line of code with its comment, as a sentence, on the line above."""
     return [f"# {comment[0].upper()}{comment[1:]}.", code]
 
 
@@ -97,7 +87,7 @@ def _header(spec: RunSpec, kind: str, n_classes: int) -> str:
         info = DATASETS[d.name]
         params = ", ".join(f"{k}={v:g}" for k, v in merged_params(d).items())
         lines.append(f"# Data set:  {d.name}" + (f" ({params})" if params else ""))
-        lines.append(f"# Noise:     {d.noise:g} ({info.noise_doc})")
+        lines.append(f"# Noise:     {d.noise:g} = {info.noise_doc}")
     kind_words = KIND_WORDS[kind] + (f", {n_classes} classes" if kind == "multiclass" else "")
     train = f"{t.optimizer}, learning rate {t.learning_rate:g}"
     if t.optimizer == "sgd" and t.momentum > 0:
@@ -115,7 +105,8 @@ def _header(spec: RunSpec, kind: str, n_classes: int) -> str:
         f"# Points:    {d.n_train} for training, {d.n_val} for validation, {d.n_test} for test",
         f"# Network:   {_network_words(spec, kind, n_classes)}",
         f"# Training:  {train}, loss {_loss(spec, kind)}",
-        f"#            batch size {t.batch_size}, {t.epochs} epochs" + "".join(f"; {e}" for e in extras),
+        f"#            batch size {t.batch_size}, {t.epochs} epochs",
+        *(f"#            {extra}" for extra in extras),
         f"# Seeds:     data seed {d.seed}, training seed {t.seed}",
         "#",
         "# How to run it (needs numpy and keras, with TensorFlow as the backend):",
@@ -217,6 +208,7 @@ def _data_section(spec: RunSpec) -> str:
 def _main_section(spec: RunSpec, kind: str, n_classes: int) -> str:
     d, t = spec.dataset, spec.training
     metric = "mae" if kind == "regression" else "accuracy"
+    fmt = ".4g" if kind == "regression" else ".4f"  # an error can be tiny; an accuracy is a share
     out = ["(Training_data, Training_label, Validation_data, Validation_label,",
            " Test_data, Test_label) = load_data()",
            'print("Points for training:", len(Training_data), " validation:", len(Validation_data),',
@@ -230,8 +222,8 @@ def _main_section(spec: RunSpec, kind: str, n_classes: int) -> str:
             f"keras.utils.set_random_seed({t.seed})  # the training seed: same seed, same start",
             "", "model = models.Sequential()"]
     out += _commented(f"model.add(layers.Input(shape=({len(spec.features)},)))",
-                      f"{len(spec.features)} number{'s' if len(spec.features) > 1 else ''} per point;"
-                      " only the first layer needs the input shape", "    ")
+                      f"each point comes in as {len(spec.features)} number"
+                      f"{'s' if len(spec.features) > 1 else ''}; only the first layer needs the input shape")
     out += _layer_lines(spec, kind, n_classes)
     out += ["model.summary()", ""]
     out += _compile_lines(spec, kind, metric)
@@ -239,17 +231,17 @@ def _main_section(spec: RunSpec, kind: str, n_classes: int) -> str:
     out += _fit_lines(spec)
     out += ["", RULE, "# 4. The results", RULE,
             "print(f\"epochs_trained: {len(history.history['loss'])}\")",
-            "print(f\"final_loss: {history.history['loss'][-1]:.4f}\")",
-            f"print(f\"final_{metric}: {{history.history['{metric}'][-1]:.4f}}\")"]
+            "print(f\"final_loss: {history.history['loss'][-1]:.4g}\")",
+            f"print(f\"final_{metric}: {{history.history['{metric}'][-1]:{fmt}}}\")"]
     if d.n_val > 0:
-        out += ["print(f\"val_loss: {history.history['val_loss'][-1]:.4f}\")",
-                f"print(f\"val_{metric}: {{history.history['val_{metric}'][-1]:.4f}}\")"]
+        out += ["print(f\"val_loss: {history.history['val_loss'][-1]:.4g}\")",
+                f"print(f\"val_{metric}: {{history.history['val_{metric}'][-1]:{fmt}}}\")"]
     if d.n_test > 0:
         out += ["",
                 "# The test set: points the network has never seen, not even for early stopping.",
                 f"test_loss, test_{metric} = model.evaluate(Test_data, Test_label, verbose=0)",
-                'print(f"test_loss: {test_loss:.4f}")',
-                f'print(f"test_{metric}: {{test_{metric}:.4f}}")']
+                'print(f"test_loss: {test_loss:.4g}")',
+                f'print(f"test_{metric}: {{test_{metric}:{fmt}}}")']
     return 'if __name__ == "__main__":\n' + "\n".join(("    " + line) if line else "" for line in out)
 
 
@@ -259,13 +251,15 @@ def _layer_lines(spec: RunSpec, kind: str, n_classes: int) -> list[str]:
         if _regularized(spec) else ""
     lines = []
     for i, layer in enumerate(spec.layers, start=1):
-        neurons = f"{layer.units} neuron{'s' if layer.units > 1 else ''}"
+        comment = f"hidden layer {i}: {layer.units} neuron{'s' if layer.units > 1 else ''}"
+        if reg:
+            comment += f"; the {t.regularization.upper()} penalty keeps its weights small"
         lines += _commented(f"model.add(layers.Dense({layer.units}, activation={layer.activation!r}{reg}))",
-                            f"hidden layer {i}: {neurons}", "    ")
+                            comment)
         if layer.dropout > 0:
             lines += _commented(f"model.add(layers.Dropout({layer.dropout!r}))",
-                                f"in training only, {layer.dropout:.0%} of these outputs are zeroed at random",
-                                "    ")
+                                f"dropout: in training only, {layer.dropout:.0%} of these outputs are set to 0 "
+                                "at random (against overfitting)")
     if kind == "binary":
         if not spec.layers and spec.features == ["x1", "x2"]:
             comment = "the single neuron: sigmoid(w1*x1 + w2*x2 + b), the probability of class 1"
@@ -273,13 +267,13 @@ def _layer_lines(spec: RunSpec, kind: str, n_classes: int) -> list[str]:
             comment = "the single neuron: its sigmoid output is the probability of class 1"
         else:
             comment = "output: the probability of class 1 (cut at 0.5)"
-        lines += _commented("model.add(layers.Dense(1, activation='sigmoid'))", comment, "    ")
+        lines += _commented("model.add(layers.Dense(1, activation='sigmoid'))", comment)
     elif kind == "multiclass":
         lines += _commented(f"model.add(layers.Dense({n_classes}, activation='softmax'))",
-                            "output: one probability per class, summing to 1", "    ")
+                            "output: one probability per class, summing to 1")
     else:
         lines += _commented("model.add(layers.Dense(1, activation='linear'))",
-                            "output: a real number, not squashed", "    ")
+                            "output: a real number, not squashed")
     return lines
 
 
