@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from . import __version__
 from .api import catalog, errors, runs, stream
 from .config import Settings, get_settings
+from .engine.runtime import configure_threads
 from .jobs.bus import MemoryBus
 from .jobs.runner import LocalRunner
 from .jobs.service import RunService
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        configure_threads(settings.tf_threads)
         store = SqliteRunStore(settings.data_dir)
         store.mark_interrupted()  # whatever was active when the last server stopped
         store.prune(settings.keep_runs)

@@ -111,13 +111,17 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="the reference benchmarks, side by side with model.fit")
     bench.add_argument("--json", action="store_true", help="machine-readable output")
     bench.add_argument("--epochs", type=int, default=200)
-    bench.add_argument("--runs", type=int, default=8, help="concurrent runs for the multi-run figure")
+    bench.add_argument("--runs", type=int, default=30, help="concurrent runs for the multi-run figure")
     bench.set_defaults(func=cmd_bench)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from .config import get_settings
+    from .engine.runtime import configure_threads
+
+    configure_threads(get_settings().tf_threads)
     return args.func(args)
 
 

@@ -21,11 +21,14 @@ class Settings(BaseSettings):
                            description="Where runs, rooms and trained models are kept.")
     redis_url: str | None = Field(default=None,
                                   description="Unset: embedded mode. Set: distributed workers via Redis.")
-    max_active_runs: int = Field(default=32, ge=1, description="Runs training at once, all clients.")
+    max_active_runs: int = Field(default=64, ge=1, description="Runs queued or training, all clients.")
     max_runs_per_client: int = Field(default=3, ge=1, description="Runs one browser may have training at once.")
     keep_runs: int = Field(default=1000, ge=1, description="Finished runs kept; older ones are pruned at start.")
     max_body_bytes: int = Field(default=1_000_000, ge=1000, description="Largest request body accepted, in bytes.")
-    training_threads: int = Field(default=4, ge=1, description="Training threads in the embedded runner.")
+    training_threads: int = Field(default=32, ge=1,
+                                  description="Runs training at once in the embedded runner; more wait in a queue.")
+    tf_threads: int = Field(default=1, ge=0, le=64,
+                            description="TensorFlow's intra- and inter-op threads (0: its own choice).")
     frames_per_second: float = Field(default=20.0, gt=0, le=60,
                                      description="At most this many boundary frames a second per run.")
     grid_resolution: int = Field(default=64, ge=8, le=256, description="Boundary grid side, in cells.")

@@ -59,6 +59,19 @@ def _regularizer(spec: RunSpec):
         else keras.regularizers.L2(t.regularization_rate)
 
 
+OUTPUT_LAYER = 99  # the output layer's index in the seeding scheme
+
+
+def kernel_seed(seed: int, index: int) -> int:
+    """The seed of hidden layer `index`'s kernel (OUTPUT_LAYER for the output layer)."""
+    return seed * 101 + index
+
+
+def dropout_seed(seed: int, index: int) -> int:
+    """The seed of the dropout after hidden layer `index`."""
+    return seed * 103 + index
+
+
 def output_units(kind: str, n_classes: int) -> int:
     return n_classes if kind == "multiclass" else 1
 
@@ -73,14 +86,14 @@ def build_model(spec: RunSpec, kind: str, n_classes: int, loss: str) -> keras.Se
         for i, layer in enumerate(spec.layers):
             model.add(layers.Dense(
                 layer.units, activation=layer.activation,
-                kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 101 + i),
+                kernel_initializer=keras.initializers.GlorotUniform(seed=kernel_seed(seed, i)),
                 kernel_regularizer=regularizer))
             if layer.dropout > 0:
-                model.add(layers.Dropout(layer.dropout, seed=seed * 103 + i))
+                model.add(layers.Dropout(layer.dropout, seed=dropout_seed(seed, i)))
         activation = {"binary": "sigmoid", "multiclass": "softmax"}.get(kind, "linear")
         model.add(layers.Dense(
             output_units(kind, n_classes), activation=activation,
-            kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 101 + 99)))
+            kernel_initializer=keras.initializers.GlorotUniform(seed=kernel_seed(seed, OUTPUT_LAYER))))
         model.compile(optimizer=make_optimizer(spec), loss=LOSS_NAMES[loss],
                       metrics=[_metric(kind)], jit_compile=False)
     return model
@@ -95,3 +108,22 @@ def targets(labels: np.ndarray, kind: str, n_classes: int) -> np.ndarray:
 
 def dense_layers(model: keras.Sequential) -> list[layers.Dense]:
     return [layer for layer in model.layers if isinstance(layer, layers.Dense)]
+
+
+def initial_weights(model: keras.Sequential, seed: int) -> list:
+    """The values `build_model` would give `model.variables` for training seed `seed`,
+    computed without building a model (a shared program's run starts from these)."""
+    dense = dense_layers(model)
+    values, hidden = [], 0
+    for layer in model.layers:
+        if isinstance(layer, layers.Dense):
+            index = OUTPUT_LAYER if layer is dense[-1] else hidden
+            init = keras.initializers.GlorotUniform(seed=kernel_seed(seed, index))
+            values += [init(layer.kernel.shape, dtype=layer.kernel.dtype),
+                       np.zeros(layer.bias.shape, layer.bias.dtype)]
+            hidden += layer is not dense[-1]
+        elif isinstance(layer, layers.Dropout):
+            state = layer.seed_generator.state
+            values.append(np.array([dropout_seed(seed, hidden - 1), 0], dtype=state.dtype))
+    assert len(values) == len(model.variables), "a layer kind the seeding scheme does not know"
+    return values

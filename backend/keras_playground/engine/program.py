@@ -5,7 +5,11 @@ then (only when a frame is due) the boundary grid and the neuron maps.
 over the batches inside one `tf.function` that calls the compiled model's own
 `train_step` runs the same optimizer, loss and metrics, so it yields the same weights as
 `model.fit(shuffle=False)`, in a few milliseconds. All shapes are fixed per run and the
-shuffle order comes in as a tensor, so a run traces once.
+shuffle order comes in as a tensor, so a program traces once.
+
+A program is shared by every run of the same architecture (see `pool`): the run's state
+(weights, optimizer slots, seeds) goes in at the start of the call and comes back out at
+the end, so one trace serves them all.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .model import dense_layers
+from .model import dense_layers, initial_weights
 
 
 def evaluate(model: keras.Model, kind: str, x, y):
@@ -36,21 +40,46 @@ def _quantize(values, low, high):
 
 
 class EpochProgram:
-    """The compiled epoch of one model; call `run` once per epoch."""
+    """The compiled epoch of one architecture; `run` trains one epoch of a run's state."""
 
     def __init__(self, model: keras.Model, kind: str, *, n_train: int, batch_size: int,
-                 n_features: int, n_outputs: int, has_val: bool,
-                 output_range: tuple[float, float] = (0.0, 1.0)):
+                 n_features: int, n_outputs: int, has_val: bool):
         self.model, self.kind = model, kind
         self.n_full, self.rest = divmod(n_train, batch_size)
         self.batch_size, self.n_features, self.n_outputs = batch_size, n_features, n_outputs
         self.has_val = has_val
-        self.output_range = output_range
         self._hidden = dense_layers(model)[:-1]
+        # Where each Dense layer's kernel and bias sit in a state (model.variables order).
+        slot = {id(v): i for i, v in enumerate(model.variables)}
+        self.weight_slots = [(slot[id(layer.kernel)], slot[id(layer.bias)]) for layer in dense_layers(model)]
         # Builds the optimizer, loss and metric variables outside the traced loop (as fit does).
         model._symbolic_build(data_batch=(np.zeros((batch_size, n_features), "float32"),
                                           np.zeros((batch_size, n_outputs), "float32")))
+        self.variables = [*model.variables, *model.optimizer.variables]
+        # Untouched optimizer slots (zeros for most, 0.1 for Adagrad's accumulators).
+        self._initial_optimizer = [tf.identity(v.value) for v in model.optimizer.variables]
+        self.learning_rate_index = next(i for i, v in enumerate(self.variables)
+                                        if v is model.optimizer.learning_rate)
         self._compiled = tf.function(self._epoch, jit_compile=False)
+        # Traced once per input shape; called directly, which skips tf.function's
+        # per-call argument matching (about a millisecond an epoch).
+        self._concrete: dict[tuple, object] = {}
+
+    # ----- a run's state -----
+
+    def initial_state(self, seed: int, learning_rate: float) -> list[tf.Tensor]:
+        """A new run's state: the weights `build_model` gives for `seed`, an untouched optimizer."""
+        weights = [tf.constant(value) for value in initial_weights(self.model, seed)]
+        state = weights + list(self._initial_optimizer)
+        state[self.learning_rate_index] = tf.constant(learning_rate, state[self.learning_rate_index].dtype)
+        return state
+
+    def load(self, state: list[tf.Tensor]) -> None:
+        """Put a run's state into the shared model (for eager use: final figures, saving)."""
+        for variable, value in zip(self.variables, state):
+            variable.assign(value)
+
+    # ----- the compiled epoch -----
 
     def _train(self, x, y, perm):
         model, b, n_full = self.model, self.batch_size, self.n_full
@@ -65,7 +94,7 @@ class EpochProgram:
             model.train_step((x[n_full * b:], y[n_full * b:]))
         return model.get_metrics_result()
 
-    def _probe(self, grid, thumbs):
+    def probe(self, grid, thumbs, output_range):
         """Output over the boundary grid and every hidden neuron over the thumbnail grid."""
         out = self.model(grid, training=False)
         if self.kind == "binary":
@@ -73,7 +102,7 @@ class EpochProgram:
         elif self.kind == "multiclass":
             boundary = tf.cast(tf.argmax(out, -1), tf.uint8)
         else:
-            boundary = _quantize(out[:, 0], *self.output_range)
+            boundary = _quantize(out[:, 0], output_range[0], output_range[1])
         maps, ranges, h = [], [], thumbs
         for layer in self._hidden:
             h = layer(h)
@@ -82,7 +111,9 @@ class EpochProgram:
             ranges.append(tf.stack([low, high], -1))
         return boundary, maps, ranges
 
-    def _epoch(self, x, y, perm, xv, yv, grid, thumbs, want_frame):
+    def _epoch(self, state, x, y, perm, xv, yv, grid, thumbs, output_range, want_frame):
+        for variable, value in zip(self.variables, state):
+            variable.assign(value)
         logs = self._train(x, y, perm)
         result = {"loss": logs["loss"], "metric": logs[next(k for k in logs if k != "loss")]}
         if self.has_val:
@@ -93,10 +124,15 @@ class EpochProgram:
                     [tf.zeros((layer.units, tf.shape(thumbs)[0]), tf.uint8) for layer in self._hidden],
                     [tf.zeros((layer.units, 2)) for layer in self._hidden])
 
-        result["frame"] = tf.cond(want_frame, lambda: self._probe(grid, thumbs), empty)
-        return result
+        result["frame"] = tf.cond(want_frame, lambda: self.probe(grid, thumbs, output_range), empty)
+        return result, [tf.identity(v) for v in self.variables]
 
-    def run(self, x, y, perm, xv, yv, grid, thumbs, want_frame: bool) -> dict:
-        """Train one epoch in `perm` order; numpy results, and the probe when `want_frame`."""
-        out = self._compiled(x, y, perm, xv, yv, grid, thumbs, tf.constant(want_frame))
-        return tf.nest.map_structure(lambda t: t.numpy(), out)
+    def run(self, state, x, y, perm, xv, yv, grid, thumbs, output_range, want_frame: bool):
+        """Train one epoch of `state` in `perm` order: (numpy results, the new state)."""
+        args = (state, x, y, perm, xv, yv, grid, thumbs, output_range, tf.constant(want_frame))
+        shapes = (xv.shape[0], grid.shape[0], thumbs.shape[0])
+        concrete = self._concrete.get(shapes)
+        if concrete is None:
+            concrete = self._concrete[shapes] = self._compiled.get_concrete_function(*args)
+        result, new_state = concrete(*args)
+        return tf.nest.map_structure(lambda t: t.numpy(), result), new_state

@@ -23,6 +23,7 @@ import tensorflow as tf
 from ..data import compute_features, make_dataset, natural_loss
 from ..specs import DoneEvent, EpochEvent, Event, FrameEvent, LayerWeights, RunSpec
 from .model import build_model, dense_layers, metric_name, output_units, targets
+from .pool import PROGRAMS, ProgramPool
 from .program import EpochProgram, evaluate
 
 
@@ -48,12 +49,18 @@ class TrainingSession:
     """Trains `spec` epoch by epoch. `max_frames_per_second` None: a frame whenever due."""
 
     def __init__(self, spec: RunSpec, *, resolution: int = 64, thumb: int = 16,
-                 max_frames_per_second: float | None = 20.0):
+                 max_frames_per_second: float | None = 20.0, pool: ProgramPool = PROGRAMS):
         self.spec = spec
         self.data = data = make_dataset(spec.dataset)
         self.kind, self.n_classes = data.kind, data.n_classes
         self.loss_name = spec.training.loss or natural_loss(self.kind)
-        self.model = build_model(spec, self.kind, self.n_classes, self.loss_name)
+        # Training runs on a program shared by runs of the same architecture; this run's
+        # own Keras model is built only when asked for (saving, inspection).
+        self._model = None
+        self._pool = pool
+        self._state: list | None = None
+        self._synced_epoch = 0
+        self._learning_rate = spec.training.learning_rate
         self.resolution, self.thumb = resolution, thumb
         self._min_frame_gap = 1.0 / max_frames_per_second if max_frames_per_second else 0.0
         self._last_frame_at = -math.inf
@@ -71,10 +78,8 @@ class TrainingSession:
         if self.kind == "regression":
             out_range = (float(np.min(data.y_train)), float(np.max(data.y_train)))
         self.output_range = out_range
-        self.program = EpochProgram(
-            self.model, self.kind, n_train=spec.dataset.n_train, batch_size=spec.training.batch_size,
-            n_features=len(spec.features), n_outputs=output_units(self.kind, self.n_classes),
-            has_val=spec.dataset.n_val > 0, output_range=out_range)
+        self._output_range = tf.constant(out_range, tf.float32)
+        self.key = self._program_key()
 
         self.epoch = 0
         self.state = "running"
@@ -84,6 +89,46 @@ class TrainingSession:
         self._epochs_without_gain = 0
         self._frame_epoch = 0
 
+    # ----- the shared program and this run's state -----
+
+    def _program_key(self) -> tuple:
+        """What a compiled program bakes in: runs with equal keys can share one."""
+        s, t = self.spec, self.spec.training
+        return (len(s.features), tuple((l.units, l.activation, l.dropout) for l in s.layers),
+                self.kind, self.n_classes, self.loss_name, t.optimizer, t.momentum,
+                t.regularization, t.regularization_rate, s.dataset.n_train, t.batch_size,
+                s.dataset.n_val > 0)
+
+    def _new_program(self) -> EpochProgram:
+        spec = self.spec
+        template = build_model(spec, self.kind, self.n_classes, self.loss_name)
+        return EpochProgram(template, self.kind, n_train=spec.dataset.n_train,
+                            batch_size=spec.training.batch_size, n_features=len(spec.features),
+                            n_outputs=output_units(self.kind, self.n_classes),
+                            has_val=spec.dataset.n_val > 0)
+
+    def _borrow(self):
+        return self._pool.borrow(self.key, self._new_program)
+
+    def _ensure_state(self, program: EpochProgram) -> None:
+        if self._state is None:
+            self._state = program.initial_state(self.spec.training.seed, self._learning_rate)
+            self._lr_index = program.learning_rate_index
+            self._weight_slots = program.weight_slots
+            self._n_model_variables = len(program.model.variables)
+
+    @property
+    def model(self):
+        """This run's own compiled Keras model with its current weights (saving, inspection)."""
+        if self._model is None:
+            self._model = build_model(self.spec, self.kind, self.n_classes, self.loss_name)
+            self._synced_epoch = 0
+        if self._state is not None and self._synced_epoch != self.epoch:
+            for variable, value in zip(self._model.variables, self._state[:self._n_model_variables]):
+                variable.assign(value)
+            self._synced_epoch = self.epoch
+        return self._model
+
     # ----- controls -----
 
     @property
@@ -92,11 +137,13 @@ class TrainingSession:
 
     @property
     def learning_rate(self) -> float:
-        return float(self.model.optimizer.learning_rate.numpy())
+        return self._learning_rate
 
     def set_learning_rate(self, value: float) -> None:
         """Change the step size from the next batch on; the weights and optimizer state stay."""
-        self.model.optimizer.learning_rate.assign(value)
+        self._learning_rate = float(value)
+        if self._state is not None:
+            self._state[self._lr_index] = tf.constant(value, self._state[self._lr_index].dtype)
 
     def stop(self) -> None:
         if not self.finished:
@@ -119,8 +166,11 @@ class TrainingSession:
                 else np.arange(self.spec.dataset.n_train))
         want_frame = self._frame_due()
         started = time.perf_counter()
-        out = self.program.run(self._x, self._y, tf.constant(perm, tf.int32), self._xv, self._yv,
-                               self._grid, self._thumbs, want_frame)
+        with self._borrow() as program:
+            self._ensure_state(program)
+            out, self._state = program.run(self._state, self._x, self._y, tf.constant(perm, tf.int32),
+                                           self._xv, self._yv, self._grid, self._thumbs,
+                                           self._output_range, want_frame)
         event = EpochEvent(
             epoch=self.epoch, loss=_finite(out["loss"]), metric=_finite(out["metric"]),
             val_loss=_finite(out["val_loss"]) if "val_loss" in out else None,
@@ -153,7 +203,8 @@ class TrainingSession:
         boundary, maps, ranges = probe
         self._last_frame_at = time.perf_counter()
         self._frame_epoch = self.epoch
-        return FrameEvent(
+        # Built from our own arrays: no need to validate every number again.
+        return FrameEvent.model_construct(
             epoch=self.epoch, resolution=self.resolution, extent=self.data.extent,
             boundary=_b64(boundary), output_min=self.output_range[0], output_max=self.output_range[1],
             thumb=self.thumb,
@@ -164,28 +215,35 @@ class TrainingSession:
 
     def weights(self) -> list[LayerWeights]:
         """Every Dense layer's kernel [inputs][units] and bias, rounded for the wire."""
-        return [LayerWeights(kernel=np.round(layer.kernel.numpy(), 5).tolist(),
-                             bias=np.round(layer.bias.numpy(), 5).tolist())
-                for layer in dense_layers(self.model)]
+        return [LayerWeights.model_construct(kernel=np.round(self._state[k].numpy(), 5).tolist(),
+                                             bias=np.round(self._state[b].numpy(), 5).tolist())
+                for k, b in self._weight_slots]
 
     def final_frame(self) -> FrameEvent | None:
         """A frame of the final weights, when the last trained epoch did not get one."""
         if self.epoch == 0 or self._frame_epoch == self.epoch or self.state == "diverged":
             return None
-        out = self.program._probe(self._grid, self._thumbs)
-        return self._frame(tf.nest.map_structure(lambda t: t.numpy(), out))
+        with self._borrow() as program:
+            program.load(self._state)
+            out = program.probe(self._grid, self._thumbs, self._output_range)
+            return self._frame(tf.nest.map_structure(lambda t: t.numpy(), out))
 
     def done_event(self, message: str | None = None) -> DoneEvent:
         """Final figures: last finite epoch, test set, confusion matrix, parameter count."""
         last = self.last_finite
         test_loss = test_metric = matrix = None
-        if self.state != "diverged" and self.spec.dataset.n_test > 0 and self.epoch > 0:
-            x = tf.constant(compute_features(self.data.x_test, self.spec.features))
-            y = tf.constant(targets(self.data.y_test, self.kind, self.n_classes))
-            loss, metric = evaluate(self.model, self.kind, x, y)
-            test_loss, test_metric = _finite(loss), _finite(metric)
-            if self.kind != "regression":
-                matrix = self.confusion_matrix(x, self.data.y_test)
+        with self._borrow() as program:
+            self._ensure_state(program)
+            program.load(self._state)
+            model = program.model  # holds this run's weights while borrowed
+            parameters = int(model.count_params())
+            if self.state != "diverged" and self.spec.dataset.n_test > 0 and self.epoch > 0:
+                x = tf.constant(compute_features(self.data.x_test, self.spec.features))
+                y = tf.constant(targets(self.data.y_test, self.kind, self.n_classes))
+                loss, metric = evaluate(model, self.kind, x, y)
+                test_loss, test_metric = _finite(loss), _finite(metric)
+                if self.kind != "regression":
+                    matrix = self._confusion_matrix(model(x, training=False).numpy(), self.data.y_test)
         if message is None and self.state == "diverged":
             message = ("The loss became infinite or NaN: the learning rate is probably too high. "
                        "Lower it and train again.")
@@ -194,12 +252,11 @@ class TrainingSession:
             loss=last.loss if last else None, metric=last.metric if last else None,
             val_loss=last.val_loss if last else None, val_metric=last.val_metric if last else None,
             test_loss=test_loss, test_metric=test_metric, metric_name=metric_name(self.kind),
-            confusion_matrix=matrix, parameters=int(self.model.count_params()), message=message)
+            confusion_matrix=matrix, parameters=parameters, message=message)
 
-    def confusion_matrix(self, x, labels: np.ndarray) -> list[list[int]]:
+    def _confusion_matrix(self, outputs: np.ndarray, labels: np.ndarray) -> list[list[int]]:
         """[true class][predicted class] counts."""
-        out = self.model(x, training=False).numpy()
-        predicted = (out[:, 0] > 0.5).astype(int) if self.kind == "binary" else out.argmax(-1)
+        predicted = (outputs[:, 0] > 0.5).astype(int) if self.kind == "binary" else outputs.argmax(-1)
         k = self.n_classes
         counts = np.bincount(labels.astype(int) * k + predicted, minlength=k * k)
         return counts.reshape(k, k).tolist()

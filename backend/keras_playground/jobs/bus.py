@@ -37,12 +37,10 @@ class RunLog:
     seq: int = 0
     closed: bool = False
 
-    def append(self, event: dict) -> Logged:
+    def append(self, kind: str, text: str) -> Logged:
+        """`text`: the event as a JSON object; its sequence number is spliced in."""
         self.seq += 1
-        kind = event["kind"]
-        # Serialized once, with its sequence number, and sent to every reader as is.
-        item = Logged(self.seq, kind, json.dumps({**event, "seq": self.seq}, separators=(",", ":"),
-                                                  allow_nan=False))
+        item = Logged(self.seq, kind, f'{{"seq":{self.seq},{text[1:]}')
         if kind == "frame":
             self.frame = item
         else:
@@ -65,9 +63,13 @@ class RunLog:
 class EventBus(ABC):
     """Publish from any thread; read from the event loop."""
 
-    @abstractmethod
     def publish(self, run_id: str, event: dict) -> None:
         """Append one event (a JSON-able dict with a `kind`) to the run's log."""
+        self.publish_json(run_id, event["kind"], json.dumps(event, separators=(",", ":"), allow_nan=False))
+
+    @abstractmethod
+    def publish_json(self, run_id: str, kind: str, text: str) -> None:
+        """Append one event already serialized as a JSON object (serialized once, sent as is)."""
 
     @abstractmethod
     async def read(self, run_id: str, after: int, timeout: float) -> tuple[list[Logged], bool]:
@@ -110,11 +112,11 @@ class MemoryBus(EventBus):
         with self._lock:
             self._logs.setdefault(run_id, RunLog())
 
-    def publish(self, run_id: str, event: dict) -> None:
+    def publish_json(self, run_id: str, kind: str, text: str) -> None:
         with self._lock:
             log = self._logs.setdefault(run_id, RunLog())
             was_closed = log.closed
-            log.append(event)
+            log.append(kind, text)
             if log.closed and not was_closed:
                 self._ended.append(run_id)
                 while len(self._ended) > self._keep_ended:

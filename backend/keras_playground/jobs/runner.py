@@ -114,7 +114,7 @@ class LocalRunner(Runner):
     # ----- the training threads -----
 
     def _publish(self, run_id: str, event: Event) -> None:
-        self.bus.publish(run_id, event.model_dump(mode="json"))
+        self.bus.publish_json(run_id, event.kind, event.model_dump_json())
 
     def _announce_positions(self) -> None:
         with self._cond:
