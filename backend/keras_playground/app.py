@@ -12,11 +12,12 @@ from pathlib import Path
 
 import plotly
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from . import __version__
 from .api import catalog, errors, runs, stream
+from .api.body_limit import BodyLimit
 from .config import Settings, get_settings
 from .engine.runtime import configure_threads
 from .jobs.bus import MemoryBus
@@ -55,13 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               "The event protocol is in docs/api.md.")
     errors.install(app)
 
-    @app.middleware("http")
-    async def limit_body(request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            return JSONResponse(status_code=413, content={
-                "detail": f"The request body is larger than {settings.max_body_bytes} bytes."})
-        return await call_next(request)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     app.include_router(catalog.router)
     app.include_router(runs.router)

@@ -24,6 +24,14 @@ def _problems(problems) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": problems})
 
 
+def _request_problem(error: dict) -> dict:
+    if error["type"] == "json_invalid":
+        reason = error.get("ctx", {}).get("error", "")
+        return {"field": "body", "msg": f"The body is not valid JSON ({reason})."}
+    # loc starts with where it was found (body, query, path); the rest is the field.
+    return {"field": field_path(error["loc"][1:]) or error["loc"][0], "msg": error["msg"]}
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(SpecError)
     async def spec_error(request: Request, exc: SpecError):
@@ -35,9 +43,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def request_error(request: Request, exc: RequestValidationError):
-        # loc starts with where it was found (body, query, path); the rest is the field.
-        return _problems([{"field": field_path(e["loc"][1:]) or e["loc"][0], "msg": e["msg"]}
-                          for e in exc.errors()])
+        return _problems([_request_problem(e) for e in exc.errors()])
 
     @app.exception_handler(RunNotFound)
     async def not_found(request: Request, exc: RunNotFound):

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from ..data import make_dataset, to_csv
 from ..engine.codegen import export_script
 from ..engine.control import Command
-from ..specs import Problem, SpecError
+from ..specs import Problem, RunSpec, SpecError
 from .deps import ClientDep, ServiceDep, SettingsDep, TokenDep
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
@@ -33,8 +33,8 @@ class ControlRequest(BaseModel):
              responses={422: {"description": "Invalid spec: each field at fault, with its bound"},
                         429: {"description": "Too many active runs; see Retry-After"}})
 def create_run(service: ServiceDep, client: ClientDep,
-               spec: Annotated[dict[str, Any], Body(description="A run spec (docs/run-spec.md)")]):
-    created = service.create(spec, client)
+               spec: Annotated[RunSpec, Body(description="A run spec (docs/run-spec.md)")]):
+    created = service.create(spec.model_dump(), client)
     return Created(id=created.id, token=created.token, status=created.status)
 
 
