@@ -70,7 +70,7 @@ class Program:
 
 def test_a_returned_program_goes_to_the_longest_waiter_first():
     pool = ProgramPool(per_key=1)
-    order, started = [], []
+    order = []
     gate = threading.Event()
 
     def hold():
