@@ -1,0 +1,199 @@
+"""The runs API as a page uses it: create, stream, read, list, download; and every refusal."""
+
+import io
+import zipfile
+
+import pytest
+
+from .conftest import create, read_until, receive, stream_to_end, tiny
+
+
+def test_health_and_catalog(client):
+    assert client.get("/api/health").json()["status"] == "ok"
+    catalog = client.get("/api/catalog").json()
+    names = [d["name"] for d in catalog["datasets"]]
+    assert names[:3] == ["line", "parabola", "course_spiral"] and "custom" in names
+    parabola = next(d for d in catalog["datasets"] if d["name"] == "parabola")
+    assert {"name": "a", "default": 2.0, "low": -5, "high": 5} .items() <= parabola["params"][0].items()
+    assert "sin(x1)" in catalog["features"] and "relu" in catalog["activations"]
+    assert "adagrad" in catalog["optimizers"] and "mse" in catalog["losses"]
+    assert catalog["limits"]["max_units"] == 64
+
+
+def test_a_run_streams_every_epoch_once_in_order_then_done(client):
+    run = create(client, epochs=15)
+    assert run["status"] == "queued" and len(run["token"]) >= 20
+    events = stream_to_end(client, run["id"])
+    seqs = [e["seq"] for e in events]
+    assert seqs == sorted(set(seqs))
+    assert [e["epoch"] for e in events if e["kind"] == "epoch"] == list(range(1, 16))
+    frames = [e["epoch"] for e in events if e["kind"] == "frame"]
+    assert frames[0] == 1 and frames[-1] == 15
+    assert events[0]["kind"] == "status" and events[-1]["kind"] == "done"
+    done = events[-1]
+    assert done["state"] == "finished" and done["test_metric"] > 0.7 and done["parameters"] == 3
+
+    record = client.get(f"/api/runs/{run['id']}").json()
+    assert record["state"] == "finished" and len(record["history"]) == 15
+    assert record["final"]["test_metric"] == done["test_metric"]
+    listed = client.get("/api/runs", headers={"X-Client-Id": "tester"}).json()
+    assert [r["id"] for r in listed] == [run["id"]]
+    assert client.get("/api/runs", headers={"X-Client-Id": "someone-else"}).json() == []
+
+
+def test_downloads_code_model_and_data(client):
+    run = create(client, epochs=5)
+    assert client.get(f"/api/runs/{run['id']}/model").status_code in (404, 200)
+    stream_to_end(client, run["id"])
+    code = client.get(f"/api/runs/{run['id']}/code").text
+    compile(code, "train.py", "exec")
+    assert "model.fit(" in code and "Dense(1, activation='sigmoid')" in code
+    model = client.get(f"/api/runs/{run['id']}/model")
+    assert model.status_code == 200 and zipfile.is_zipfile(io.BytesIO(model.content))  # a .keras file
+    csv = client.get(f"/api/runs/{run['id']}/data").text.splitlines()
+    assert csv[0] == "split,x1,x2,label" and len(csv) == 1 + 60
+
+
+def test_control_needs_the_runs_token(client):
+    run = create(client, epochs=3000)
+    url = f"/api/runs/{run['id']}/control"
+    missing = client.post(url, json={"action": "pause"})
+    assert missing.status_code == 401 and "token" in missing.json()["detail"]
+    wrong = client.post(url, json={"action": "pause"}, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 403
+    other = create(client, client_id="other")
+    stolen = client.post(url, json={"action": "stop"}, headers={"Authorization": f"Bearer {other['token']}"})
+    assert stolen.status_code == 403
+    ok = client.post(url, json={"action": "stop"}, headers={"Authorization": f"Bearer {run['token']}"})
+    assert ok.status_code == 200
+    assert stream_to_end(client, run["id"])[-1]["state"] == "stopped"
+    late = client.post(url, json={"action": "pause"}, headers={"Authorization": f"Bearer {run['token']}"})
+    assert late.status_code == 409
+    client.post(f"/api/runs/{other['id']}/control", json={"action": "stop"},
+                headers={"Authorization": f"Bearer {other['token']}"})
+
+
+def test_pause_step_resume_and_learning_rate_reach_the_run(client):
+    run = create(client, epochs=3000)
+    auth = {"Authorization": f"Bearer {run['token']}"}
+    url = f"/api/runs/{run['id']}/control"
+    with client.websocket_connect(f"/api/runs/{run['id']}/stream") as ws:
+        read_until(ws, lambda e: e["kind"] == "epoch" and e["epoch"] >= 2)
+        client.post(url, json={"action": "pause"}, headers=auth)
+        paused = read_until(ws, lambda e: e["kind"] == "status" and e["state"] == "paused")
+        held = max(e["epoch"] for e in paused if e["kind"] == "epoch")
+        assert paused[-1]["epoch"] == held  # nothing trains after the pause is announced
+        client.post(url, json={"action": "learning_rate", "learning_rate": 0.05}, headers=auth)
+        client.post(url, json={"action": "step"}, headers=auth)
+        stepped = read_until(ws, lambda e: e["kind"] == "epoch")
+        assert stepped[-1]["epoch"] == held + 1 and stepped[-1]["learning_rate"] == pytest.approx(0.05)
+        state = client.get(f"/api/runs/{run['id']}").json()
+        assert state["state"] == "paused" and len(state["history"]) == held + 1
+        client.post(url, json={"action": "resume"}, headers=auth)
+        resumed = read_until(ws, lambda e: e["kind"] == "epoch" and e["epoch"] >= held + 3)
+        assert [e["epoch"] for e in resumed if e["kind"] == "epoch"][:2] == [held + 2, held + 3]
+        client.post(url, json={"action": "stop"}, headers=auth)
+        assert read_until(ws, lambda e: e["kind"] == "done")[-1]["state"] == "stopped"
+
+
+def test_a_learning_rate_out_of_range_is_refused(client):
+    run = create(client, epochs=5)
+    for value in (0, -1, 11, None):
+        response = client.post(f"/api/runs/{run['id']}/control",
+                               json={"action": "learning_rate", "learning_rate": value},
+                               headers={"Authorization": f"Bearer {run['token']}"})
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["field"] == "learning_rate"
+        assert "(0, 10]" in response.json()["detail"][0]["msg"]
+    bad_action = client.post(f"/api/runs/{run['id']}/control", json={"action": "explode"},
+                             headers={"Authorization": f"Bearer {run['token']}"})
+    assert bad_action.status_code == 422 and bad_action.json()["detail"][0]["field"] == "action"
+
+
+@pytest.mark.parametrize("spec, fields", [
+    ({"layers": [{"units": 500}], "training": {"batch_size": 0}}, {"layers[0].units", "training.batch_size"}),
+    ({"dataset": {"name": "moons"}}, {"dataset.name"}),
+    ({"dataset": {"name": "parabola", "params": {"a": 50}}}, {"dataset.params.a"}),
+    ({"training": {"optimizer": "lbfgs"}}, {"training.optimizer"}),
+    ({"training": {"epochs": 100000}}, {"training.epochs"}),
+    ({"surprise": 1}, {"surprise"}),
+])
+def test_an_invalid_spec_is_a_422_naming_each_field(client, spec, fields):
+    response = client.post("/api/runs", json=spec)
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert {p["field"] for p in detail} == fields
+    assert all(p["msg"] for p in detail)
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b"", b'"text"', b"{\"layers\": 5}"])
+def test_a_malformed_body_is_a_422_never_a_500(client, body):
+    response = client.post("/api/runs", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert "Traceback" not in response.text and response.json()["detail"][0]["msg"]
+
+
+def test_an_oversized_body_is_a_413(make_client):
+    client = make_client(max_body_bytes=2000)
+    response = client.post("/api/runs", json={**tiny(), "pad": "x" * 5000})
+    assert response.status_code == 413 and "2000" in response.json()["detail"]
+
+    def chunks():  # no Content-Length: counted as it arrives
+        for _ in range(10):
+            yield b" " * 500
+
+    chunked = client.post("/api/runs", content=chunks(), headers={"content-type": "application/json"})
+    assert chunked.status_code == 413
+
+
+def test_unknown_runs_are_404(client):
+    for path in ("", "/code", "/model", "/data"):
+        response = client.get(f"/api/runs/nope{path}")
+        assert response.status_code == 404 and "nope" in response.json()["detail"]
+    assert client.post("/api/runs/nope/control", json={"action": "stop"},
+                       headers={"Authorization": "Bearer x"}).status_code == 404
+
+
+def test_per_client_cap_is_a_429_with_retry_after(make_client):
+    client = make_client(max_runs_per_client=1)
+    first = create(client, epochs=3000, client_id="alice")
+    refused = client.post("/api/runs", json=tiny(), headers={"X-Client-Id": "alice"})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert "1 runs training" in refused.json()["detail"]
+    bob = create(client, client_id="bob")  # someone else is not held back
+    for run in (first, bob):
+        client.post(f"/api/runs/{run['id']}/control", json={"action": "stop"},
+                    headers={"Authorization": f"Bearer {run['token']}"})
+        stream_to_end(client, run["id"])
+    create(client, client_id="alice")  # a finished run frees the place
+
+
+def test_server_wide_cap_is_a_429(make_client):
+    client = make_client(max_active_runs=2, max_runs_per_client=5)
+    runs = [create(client, epochs=3000, client_id=f"c{i}") for i in range(2)]
+    refused = client.post("/api/runs", json=tiny(), headers={"X-Client-Id": "c9"})
+    assert refused.status_code == 429 and "Retry-After" in refused.headers
+    for run in runs:
+        client.post(f"/api/runs/{run['id']}/control", json={"action": "stop"},
+                    headers={"Authorization": f"Bearer {run['token']}"})
+
+
+def test_a_queued_run_reports_its_position_and_can_be_stopped_unstarted(make_client):
+    client = make_client(training_threads=1)
+    first = create(client, epochs=3000)
+    second = create(client, epochs=5)
+    third = create(client, epochs=5)
+    with client.websocket_connect(f"/api/runs/{third['id']}/stream") as ws:
+        queued = receive(ws)
+        assert queued[0]["kind"] == "status" and queued[0]["state"] == "queued"
+        assert queued[0]["queue_position"] == 2
+        client.post(f"/api/runs/{third['id']}/control", json={"action": "stop"},
+                    headers={"Authorization": f"Bearer {third['token']}"})
+        done = read_until(ws, lambda e: e["kind"] == "done")[-1]
+        assert done["state"] == "stopped" and done["epochs"] == 0
+    client.post(f"/api/runs/{first['id']}/control", json={"action": "stop"},
+                headers={"Authorization": f"Bearer {first['token']}"})
+    events = stream_to_end(client, second["id"])
+    positions = [e["queue_position"] for e in events if e["kind"] == "status" and e["state"] == "queued"]
+    assert positions[0] == 1
+    assert events[-1]["state"] == "finished"
