@@ -43,7 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service = RunService(settings, store, bus)
         service.runner = LocalRunner(bus, service.finish, threads=settings.training_threads,
                                      resolution=settings.grid_resolution, thumb=settings.thumb_resolution,
-                                     frames_per_second=settings.frames_per_second)
+                                     frames_per_second=settings.frames_per_second,
+                                     frame_budget=settings.frame_budget)
         app.state.settings, app.state.service = settings, service
         try:
             yield

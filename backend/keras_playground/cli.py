@@ -73,6 +73,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.server:
+        from .loadbench import format_load_report, run_load_bench
+
+        report = run_load_bench(args.clients, sequential=args.sequential, epochs=args.epochs, url=args.url)
+        print(json.dumps(report, indent=1) if args.json else format_load_report(report))
+        return 0
     from .engine.bench import format_report, run_benchmarks
 
     report = run_benchmarks(epochs=args.epochs, concurrent_runs=args.runs)
@@ -112,6 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="machine-readable output")
     bench.add_argument("--epochs", type=int, default=200)
     bench.add_argument("--runs", type=int, default=30, help="concurrent runs for the multi-run figure")
+    bench.add_argument("--server", action="store_true",
+                       help="the classroom benchmark: participants training at once on a real server")
+    bench.add_argument("--url", help="with --server: a running server (default: start one here)")
+    bench.add_argument("--clients", type=int, nargs="+", default=[1, 10, 30],
+                       help="with --server: participants per round")
+    bench.add_argument("--sequential", type=int, default=300,
+                       help="with --server: short runs one after another, to watch memory")
     bench.set_defaults(func=cmd_bench)
     return parser
 

@@ -62,7 +62,7 @@ class TrainingSession:
         self._synced_epoch = 0
         self._learning_rate = spec.training.learning_rate
         self.resolution, self.thumb = resolution, thumb
-        self._min_frame_gap = 1.0 / max_frames_per_second if max_frames_per_second else 0.0
+        self.max_frames_per_second = max_frames_per_second  # the runner may lower it when busy
         self._last_frame_at = -math.inf
 
         def tensors(xy, labels):
@@ -155,7 +155,8 @@ class TrainingSession:
         if self.epoch == 1 or self.epoch >= self.spec.training.epochs:
             return True
         return (self.epoch % self.spec.training.frame_every == 0
-                and time.perf_counter() - self._last_frame_at >= self._min_frame_gap)
+                and (not self.max_frames_per_second
+                     or time.perf_counter() - self._last_frame_at >= 1.0 / self.max_frames_per_second))
 
     def train_epoch(self) -> list[Event]:
         """Train one epoch; return its EpochEvent and, when due, a FrameEvent."""

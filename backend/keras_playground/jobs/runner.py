@@ -56,9 +56,14 @@ class _Job:
 
 class LocalRunner(Runner):
     def __init__(self, bus: EventBus, on_finish: Finisher, *, threads: int = 4,
-                 resolution: int = 64, thumb: int = 16, frames_per_second: float = 20.0):
+                 resolution: int = 64, thumb: int = 16, frames_per_second: float = 20.0,
+                 frame_budget: float = 300.0):
         self.bus, self.on_finish = bus, on_finish
         self.resolution, self.thumb, self.fps = resolution, thumb, frames_per_second
+        # Frames a second for all runs together: a crowded room shares them, so drawing
+        # pictures never starves the training itself. Every epoch's figures still go out.
+        self.frame_budget = frame_budget
+        self._training: dict[str, TrainingSession] = {}
         self._queue: deque[_Job] = deque()
         self._active: dict[str, _Job] = {}
         self._cond = threading.Condition()
@@ -145,11 +150,22 @@ class LocalRunner(Runner):
         while (job := self._next_job()) is not None:
             self._train(job)
 
+    def _share_frames(self) -> None:
+        """Give each training run its share of the frame budget (at most `fps` each)."""
+        with self._cond:
+            sessions = list(self._training.values())
+        share = min(self.fps, self.frame_budget / max(len(sessions), 1))
+        for session in sessions:
+            session.max_frames_per_second = share
+
     def _train(self, job: _Job) -> None:
         session = None
         try:
             session = TrainingSession(job.spec, resolution=self.resolution, thumb=self.thumb,
                                       max_frames_per_second=self.fps)
+            with self._cond:
+                self._training[job.run_id] = session
+            self._share_frames()
             # `done` waits until the record is stored: a client that reads the run on
             # `done` must find it final.
             done = drive(session, job.control,
@@ -166,3 +182,5 @@ class LocalRunner(Runner):
         finally:
             with self._cond:
                 self._active.pop(job.run_id, None)
+                self._training.pop(job.run_id, None)
+            self._share_frames()

@@ -1,0 +1,204 @@
+"""The classroom benchmark: N participants press Train at once on a real server.
+
+Each participant creates a run of the reference workload (engine.bench.REFERENCE, its
+own training seed and client id) and streams it to the end over a real WebSocket.
+Reported per N: time from POST to the first epoch event (p50, p95), epoch events and
+frames received per second per client, aggregate epochs per second, server RSS, and how
+many `done` events arrived. Then RSS over many sequential runs, where a leak would show.
+Only loopback addresses; every wait has a timeout, so the benchmark always ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+from websockets.asyncio.client import connect
+
+from .engine.bench import REFERENCE
+
+RUN_TIMEOUT = 300.0  # seconds a run may take before it counts as not delivered
+TARGETS = {"p95_first_epoch_seconds": 5.0, "aggregate_epochs_per_second": 500.0}
+
+
+def _spec(seed: int, epochs: int) -> dict:
+    return {**REFERENCE, "training": {**REFERENCE["training"], "seed": seed, "epochs": epochs}}
+
+
+async def _participant(http: httpx.AsyncClient, ws_base: str, spec: dict, client_id: str,
+                       go: asyncio.Event) -> dict:
+    await go.wait()
+    posted = time.perf_counter()
+    result = {"delivered": False, "first_epoch": None, "epochs": 0, "frames": 0, "retries": 0}
+    while True:
+        response = await http.post("/api/runs", json=spec, headers={"X-Client-Id": client_id})
+        if response.status_code != 429:
+            break
+        result["retries"] += 1
+        await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+    if response.status_code != 201:
+        result["error"] = f"{response.status_code} {response.text[:200]}"
+        return result
+    run_id = response.json()["id"]
+    first_message = None
+    try:
+        async with asyncio.timeout(RUN_TIMEOUT):
+            async with connect(f"{ws_base}/api/runs/{run_id}/stream", max_size=None) as ws:
+                async for message in ws:
+                    now = time.perf_counter()
+                    first_message = first_message or now
+                    for event in json.loads(message):
+                        if event["kind"] == "epoch":
+                            result["epochs"] += 1
+                            if result["first_epoch"] is None:
+                                result["first_epoch"] = now - posted
+                        elif event["kind"] == "frame":
+                            result["frames"] += 1
+                        elif event["kind"] in ("done", "error"):
+                            result["delivered"] = event["kind"] == "done"
+                            result["streamed_seconds"] = max(now - first_message, 1e-6)
+                            result["ended"] = now
+                            return result
+    except (TimeoutError, OSError) as exc:
+        result["error"] = repr(exc)
+    return result
+
+
+async def _round(base: str, n: int, epochs: int) -> dict:
+    ws_base = base.replace("http://", "ws://", 1)
+    go = asyncio.Event()
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        tasks = [asyncio.create_task(_participant(http, ws_base, _spec(i + 1, epochs), f"bench-{n}-{i}", go))
+                 for i in range(n)]
+        await asyncio.sleep(0.2)  # every participant is waiting on the same start
+        started = time.perf_counter()
+        go.set()
+        results = await asyncio.gather(*tasks)
+    firsts = [r["first_epoch"] for r in results if r["first_epoch"] is not None]
+    ends = [r["ended"] for r in results if "ended" in r]
+    delivered = [r for r in results if r["delivered"]]
+    total_epochs = sum(r["epochs"] for r in results)
+    wall = (max(ends) - started) if ends else float("nan")
+    return {
+        "participants": n,
+        "done_delivered": len(delivered),
+        "first_epoch_p50_seconds": float(np.percentile(firsts, 50)) if firsts else None,
+        "first_epoch_p95_seconds": float(np.percentile(firsts, 95)) if firsts else None,
+        "epochs_per_second_per_client": float(np.mean([r["epochs"] / r["streamed_seconds"] for r in delivered]))
+        if delivered else 0.0,
+        "frames_per_second_per_client": float(np.mean([r["frames"] / r["streamed_seconds"] for r in delivered]))
+        if delivered else 0.0,
+        "aggregate_epochs_per_second": total_epochs / wall if ends else 0.0,
+        "retries_after_429": sum(r["retries"] for r in results),
+        "errors": [r["error"] for r in results if "error" in r][:5],
+    }
+
+
+async def _sequential(base: str, runs: int, pid: int | None) -> list[dict]:
+    """RSS before and after every quarter of `runs` short runs, one after another."""
+    checkpoints = [{"runs": 0, "rss_mb": rss_mb(pid)}]
+    ws_base = base.replace("http://", "ws://", 1)
+    go = asyncio.Event()
+    go.set()
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        for i in range(1, runs + 1):
+            await _participant(http, ws_base, _spec(i, 20), "bench-sequential", go)
+            if i % max(runs // 4, 1) == 0 or i == runs:
+                checkpoints.append({"runs": i, "rss_mb": rss_mb(pid)})
+    return checkpoints
+
+
+def rss_mb(pid: int | None) -> float | None:
+    """Resident memory of a process, in MiB (Linux)."""
+    if pid is None:
+        return None
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(data_dir: str) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = {**os.environ, "PLAYGROUND_DATA_DIR": data_dir, "TF_CPP_MIN_LOG_LEVEL": "3",
+           "PLAYGROUND_MAX_ACTIVE_RUNS": "64", "PLAYGROUND_MAX_RUNS_PER_CLIENT": "3"}
+    process = subprocess.Popen([sys.executable, "-m", "keras_playground.cli", "serve", "--port", str(port)],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the server exited while starting")
+        try:
+            if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                return process, base
+        except httpx.TransportError:
+            time.sleep(0.3)
+    process.kill()
+    raise RuntimeError("the server did not answer within 120 s")
+
+
+def run_load_bench(clients: list[int], sequential: int = 300, epochs: int = 200,
+                   url: str | None = None) -> dict:
+    """Rounds of `clients` participants, then `sequential` short runs; against `url` or a
+    server started here (whose RSS is then reported)."""
+    process = None
+    with tempfile.TemporaryDirectory() as data_dir:
+        if url is None:
+            process, url = start_server(data_dir)
+        pid = process.pid if process else None
+        try:
+            rounds = []
+            for n in clients:
+                figures = asyncio.run(_round(url, n, epochs))
+                figures["server_rss_mb"] = rss_mb(pid)
+                rounds.append(figures)
+            leak = asyncio.run(_sequential(url, sequential, pid)) if sequential else []
+        finally:
+            if process is not None:
+                process.terminate()
+                process.wait(60)
+    return {"workload": "reference (parabola, 200 points, 2-8-8-1 tanh, SGD, batch 10, a frame every epoch)",
+            "epochs": epochs, "rounds": rounds, "sequential": leak, "targets": TARGETS}
+
+
+def format_load_report(report: dict) -> str:
+    def num(value, fmt):
+        return "-" if value is None else format(value, fmt)
+
+    lines = [f"workload: {report['workload']}, {report['epochs']} epochs per run",
+             f"{'participants':>12} {'done':>6} {'1st epoch p50':>14} {'p95':>7} {'epochs/s/client':>16} "
+             f"{'frames/s/client':>16} {'aggregate ep/s':>15} {'RSS MiB':>8}"]
+    for r in report["rounds"]:
+        lines.append(f"{r['participants']:>12} {r['done_delivered']:>3}/{r['participants']:<2} "
+                     f"{num(r['first_epoch_p50_seconds'], '.2f'):>14} {num(r['first_epoch_p95_seconds'], '.2f'):>7} "
+                     f"{r['epochs_per_second_per_client']:>16.0f} {r['frames_per_second_per_client']:>16.1f} "
+                     f"{r['aggregate_epochs_per_second']:>15.0f} {num(r['server_rss_mb'], '.0f'):>8}")
+        if r["errors"]:
+            lines.append(f"{'':>12} errors: {r['errors']}")
+    last = report["rounds"][-1] if report["rounds"] else None
+    if last:
+        met = (last["done_delivered"] == last["participants"]
+               and (last["first_epoch_p95_seconds"] or 1e9) <= TARGETS["p95_first_epoch_seconds"]
+               and last["aggregate_epochs_per_second"] >= TARGETS["aggregate_epochs_per_second"])
+        lines.append(f"targets for {last['participants']} participants (every done, p95 first epoch <= 5 s, "
+                     f">= 500 epochs/s): {'met' if met else 'NOT met'}")
+    if report["sequential"]:
+        lines.append("RSS over sequential runs: " + ", ".join(
+            f"{c['runs']} runs {num(c['rss_mb'], '.0f')} MiB" for c in report["sequential"]))
+    return "\n".join(lines)

@@ -1,0 +1,18 @@
+"""The classroom benchmark runs against a real server and reports every figure."""
+
+import math
+
+from keras_playground.loadbench import format_load_report, run_load_bench
+
+
+def test_the_load_bench_reports_every_figure_for_a_small_class():
+    report = run_load_bench([2], sequential=3, epochs=15)
+    [round_] = report["rounds"]
+    assert round_["participants"] == 2 and round_["done_delivered"] == 2 and round_["errors"] == []
+    assert 0 < round_["first_epoch_p50_seconds"] <= round_["first_epoch_p95_seconds"]
+    assert round_["epochs_per_second_per_client"] > 0 and round_["frames_per_second_per_client"] > 0
+    assert round_["aggregate_epochs_per_second"] > 0 and round_["server_rss_mb"] > 50
+    assert [c["runs"] for c in report["sequential"]] == [0, 1, 2, 3]
+    assert all(math.isfinite(c["rss_mb"]) for c in report["sequential"])
+    text = format_load_report(report)
+    assert "2/2" in text and "RSS over sequential runs" in text
