@@ -119,7 +119,7 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return path
 
 
-def _number(value: float) -> str:
+def format_bound(value: float) -> str:
     """2147483647 as 2147483647 (not 2.14748e+09), 0.5 as 0.5."""
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
@@ -129,7 +129,7 @@ def _range_check(problems: list[Problem], path: str, value: float, low: float, h
     bad = not math.isfinite(value) or value > high or (value <= low if low_open else value < low)
     if bad:
         left = "(" if low_open else "["
-        problems.append(Problem(field=path, message=f"{value!r} is out of range {left}{_number(low)}, {_number(high)}]"))
+        problems.append(Problem(field=path, message=f"{value!r} is out of range {left}{format_bound(low)}, {format_bound(high)}]"))
 
 
 def check_limits(spec: RunSpec, limits: Limits) -> list[Problem]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..specs import Limits, Problem, RunSpec, SpecError, parse_spec
+from ..specs import Limits, Problem, RunSpec, SpecError, format_bound, parse_spec
 from .catalog import CUSTOM, DATASETS
 from .dataset import problem_of
 
@@ -19,10 +19,6 @@ LOSSES_BY_KIND = {
 def natural_loss(kind: str) -> str:
     """The loss a problem kind is usually trained with."""
     return LOSSES_BY_KIND[kind][0]
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _dataset_problems(spec: RunSpec, limits: Limits) -> list[Problem]:
@@ -61,7 +57,7 @@ def _dataset_problems(spec: RunSpec, limits: Limits) -> list[Problem]:
                 f"{d.name} has no parameter {name!r}; its parameters: {known}")))
         elif not param.low <= value <= param.high:
             problems.append(Problem(field=f"dataset.params.{name}", message=(
-                f"{value!r} is out of range [{_number(param.low)}, {_number(param.high)}]")))
+                f"{value!r} is out of range [{format_bound(param.low)}, {format_bound(param.high)}]")))
         elif param.integer and not float(value).is_integer():
             problems.append(Problem(field=f"dataset.params.{name}", message=f"{value!r} must be a whole number"))
     return problems
