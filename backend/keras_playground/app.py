@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from . import __version__
-from .api import catalog, errors, runs, stream
+from .api import catalog, errors, preview, runs, stream
 from .api.body_limit import BodyLimit
 from .config import Settings, get_settings
 from .engine.runtime import configure_threads
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog.router)
     app.include_router(runs.router)
     app.include_router(stream.router)
+    app.include_router(preview.router)
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def plotly_js():

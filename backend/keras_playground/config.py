@@ -31,7 +31,7 @@ class Settings(BaseSettings):
                             description="TensorFlow's intra- and inter-op threads (0: its own choice).")
     frames_per_second: float = Field(default=20.0, gt=0, le=60,
                                      description="At most this many boundary frames a second per run.")
-    frame_budget: float = Field(default=300.0, gt=0,
+    frame_budget: float = Field(default=150.0, gt=0,
                                 description="Frames a second for all runs together; a busy server shares them.")
     grid_resolution: int = Field(default=64, ge=8, le=256, description="Boundary grid side, in cells.")
     thumb_resolution: int = Field(default=16, ge=4, le=64, description="Neuron map side, in cells.")

@@ -96,6 +96,19 @@ def test_pause_step_resume_and_learning_rate_reach_the_run(client):
         assert read_until(ws, lambda e: e["kind"] == "done")[-1]["state"] == "stopped"
 
 
+def test_a_run_created_paused_trains_only_the_epochs_stepped(client):
+    run = client.post("/api/runs?paused=true", json=tiny(epochs=50)).json()
+    auth = {"Authorization": f"Bearer {run['token']}"}
+    with client.websocket_connect(f"/api/runs/{run['id']}/stream") as ws:
+        read_until(ws, lambda e: e["kind"] == "status" and e["state"] == "paused")
+        client.post(f"/api/runs/{run['id']}/control", json={"action": "step"}, headers=auth)
+        events = read_until(ws, lambda e: e["kind"] == "epoch")
+        assert [e["epoch"] for e in events if e["kind"] == "epoch"] == [1]
+        assert client.get(f"/api/runs/{run['id']}").json()["state"] == "paused"
+        client.post(f"/api/runs/{run['id']}/control", json={"action": "stop"}, headers=auth)
+        assert read_until(ws, lambda e: e["kind"] == "done")[-1]["epochs"] == 1
+
+
 def test_a_learning_rate_out_of_range_is_refused(client):
     run = create(client, epochs=5)
     for value in (0, -1, 11, None):

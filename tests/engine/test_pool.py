@@ -120,3 +120,43 @@ def test_idle_programs_of_old_architectures_are_evicted():
     assert pool.programs() == 2
     with pool.borrow("a", lambda: Program("a-again")) as program:
         assert program.name == "a-again"  # the oldest was forgotten and is built anew
+
+
+def test_a_second_program_is_built_only_after_the_first_came_back():
+    """Two traces at once would halve the CPU each gets and delay every first epoch."""
+    pool = ProgramPool(per_key=2)
+    events = []
+    first_in_use = threading.Event()
+    release_first = threading.Event()
+
+    def build(name):
+        events.append(f"build {name}")
+        return Program(name)
+
+    def first():
+        with pool.borrow("k", lambda: build("a")):
+            first_in_use.set()
+            release_first.wait(10)
+            events.append("a back")
+
+    def later(name):
+        with pool.borrow("k", lambda: build(name)) as program:
+            events.append(f"{name} got {program.name}")
+
+    holder = threading.Thread(target=first)
+    holder.start()
+    first_in_use.wait(10)
+    others = []
+    for name in ("b", "c"):
+        t = threading.Thread(target=later, args=(name,))
+        t.start()
+        others.append(t)
+        while len(pool._waiters.get("k", ())) < len(others):  # both wait: no second build yet
+            pass
+    assert events == ["build a"]
+    release_first.set()
+    for t in [holder, *others]:
+        t.join(10)
+    assert events[:2] == ["build a", "a back"]
+    assert sorted(events[2:]) == ["b got a", "build c", "c got c"]
+    assert pool.created == 2

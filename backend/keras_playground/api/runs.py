@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, HTTPException, Response
+from fastapi import APIRouter, Body, HTTPException, Query, Response
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict
 
@@ -33,8 +33,9 @@ class ControlRequest(BaseModel):
              responses={422: {"description": "Invalid spec: each field at fault, with its bound"},
                         429: {"description": "Too many active runs; see Retry-After"}})
 def create_run(service: ServiceDep, client: ClientDep,
-               spec: Annotated[RunSpec, Body(description="A run spec (docs/run-spec.md)")]):
-    created = service.create(spec.model_dump(), client)
+               spec: Annotated[RunSpec, Body(description="A run spec (docs/run-spec.md)")],
+               paused: Annotated[bool, Query(description="Start paused: it waits for step or resume")] = False):
+    created = service.create(spec.model_dump(), client, paused)
     return Created(id=created.id, token=created.token, status=created.status)
 
 

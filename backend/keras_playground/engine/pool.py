@@ -6,6 +6,10 @@ Train together would wait seconds. A program is traced once per architecture (th
 own state (weights, optimizer slots, seeds). At most `per_key` programs exist for one
 key, so a burst of identical runs costs that many traces, and the runs take turns in
 arrival order: a program returned is handed straight to the longest waiter.
+
+A key's programs are built one at a time: while the first is being traced (its first
+epoch), a second build would only halve the CPU both get and delay every first epoch,
+so the next waiter builds the second program when the first comes back.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ class ProgramPool:
         self._idle: OrderedDict[Hashable, list] = OrderedDict()  # least recently used first
         self._count: dict[Hashable, int] = {}
         self._waiters: dict[Hashable, deque[_Waiter]] = {}
+        self._building: set[Hashable] = set()  # keys whose newest program has not come back yet
         self.created = 0  # programs built so far (each one traced once)
 
     @contextmanager
@@ -45,8 +50,9 @@ class ProgramPool:
             if idle:
                 program = idle.pop()
                 self._idle.move_to_end(key)
-            elif self._count.get(key, 0) < self.per_key:
+            elif self._count.get(key, 0) < self.per_key and key not in self._building:
                 self._count[key] = self._count.get(key, 0) + 1
+                self._building.add(key)
                 create = True
             else:
                 waiter = _Waiter()
@@ -65,7 +71,7 @@ class ProgramPool:
         try:
             yield program
         finally:
-            self._give_back(key, program)
+            self._give_back(key, program, built=create)
 
     def _build_failed(self, key: Hashable) -> None:
         with self._lock:
@@ -76,10 +82,21 @@ class ProgramPool:
                 waiter.event.set()
             else:
                 self._count[key] -= 1
+                self._building.discard(key)
 
-    def _give_back(self, key: Hashable, program) -> None:
+    def _give_back(self, key: Hashable, program, built: bool = False) -> None:
         with self._lock:
             waiters = self._waiters.get(key)
+            if built:
+                self._building.discard(key)
+                if waiters and len(waiters) > 1 and self._count[key] < self.per_key:
+                    # The first program works; the waiter after the one it goes to builds another.
+                    self._count[key] += 1
+                    self._building.add(key)
+                    builder = waiters[1]
+                    del waiters[1]
+                    builder.create = True
+                    builder.event.set()
             if waiters:
                 waiter = waiters.popleft()
                 waiter.program = program

@@ -29,7 +29,7 @@ Finisher = Callable[[str, DoneEvent | None, TrainingSession | None], None]
 
 class Runner(ABC):
     @abstractmethod
-    def submit(self, run_id: str, spec: RunSpec) -> None: ...
+    def submit(self, run_id: str, spec: RunSpec, paused: bool = False) -> None: ...
 
     @abstractmethod
     def control(self, run_id: str, command: Command) -> bool:
@@ -75,9 +75,10 @@ class LocalRunner(Runner):
 
     # ----- the public side -----
 
-    def submit(self, run_id: str, spec: RunSpec) -> None:
+    def submit(self, run_id: str, spec: RunSpec, paused: bool = False) -> None:
         with self._cond:
             job = _Job(run_id, spec)
+            job.start_paused = paused
             self._queue.append(job)
             self._active[run_id] = job
             position = len(self._queue)

@@ -53,8 +53,9 @@ class RunService:
 
     # ----- create and read -----
 
-    def create(self, raw: dict, client: str) -> CreatedRun:
-        """Validate and queue a run. Raises SpecError (invalid) or Busy (over a limit)."""
+    def create(self, raw: dict, client: str, paused: bool = False) -> CreatedRun:
+        """Validate and queue a run (`paused`: it waits for step or resume once it starts).
+        Raises SpecError (invalid) or Busy (over a limit)."""
         spec = validate_spec(raw, self.settings.limits)
         mine = sum(1 for c in self._clients.values() if c == client)
         if mine >= self.settings.max_runs_per_client:
@@ -67,7 +68,7 @@ class RunService:
         self.store.create(run_id, token, client, spec.model_dump(mode="json"))
         self._clients[run_id] = client
         self.bus.open(run_id)
-        self.runner.submit(run_id, spec)
+        self.runner.submit(run_id, spec, paused)
         return CreatedRun(run_id, token, "queued")
 
     def get(self, run_id: str) -> RunRecord:

@@ -1,0 +1,48 @@
+"""What the page shows before a run exists: the data set's points, the Keras script of the
+current settings, and the points of an uploaded CSV.
+
+Each checks the spec exactly as `POST /api/runs` does, so an error shows before Train.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import PlainTextResponse
+
+from ..data import make_dataset, parse_csv, validate_spec
+from ..data.validate import MAX_CLASSES
+from ..engine.codegen import export_script
+from ..specs import RunSpec
+from .deps import SettingsDep
+
+router = APIRouter(prefix="/api/preview", tags=["preview"])
+
+
+def _rows(xy, labels) -> list[list[float]]:
+    return [[round(float(a), 4), round(float(b), 4), round(float(c), 4)] for (a, b), c in zip(xy, labels)]
+
+
+@router.post("/data")
+def preview_data(settings: SettingsDep, spec: Annotated[RunSpec, Body(description="A run spec")]):
+    """The spec's data set as drawn for a run: `train`, `val`, `test` rows of [x1, x2, label]."""
+    spec = validate_spec(spec.model_dump(), settings.limits)
+    ds = make_dataset(spec.dataset)
+    return {"kind": ds.kind, "n_classes": ds.n_classes, "extent": ds.extent,
+            "train": _rows(ds.x_train, ds.y_train), "val": _rows(ds.x_val, ds.y_val),
+            "test": _rows(ds.x_test, ds.y_test)}
+
+
+@router.post("/code", response_class=PlainTextResponse)
+def preview_code(settings: SettingsDep, spec: Annotated[RunSpec, Body(description="A run spec")]):
+    """The standalone Keras script (train.py) for these settings."""
+    return PlainTextResponse(export_script(validate_spec(spec.model_dump(), settings.limits)))
+
+
+@router.post("/csv", openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+async def preview_csv(request: Request, settings: SettingsDep):
+    """The points of a CSV with the header x1,x2,label (422 naming the line at fault)."""
+    text = (await request.body()).decode("utf-8", errors="replace")
+    points = parse_csv(text, settings.limits.max_points, MAX_CLASSES)
+    return {"points": [list(p) for p in points], "classes": len({p[2] for p in points})}
