@@ -1,0 +1,62 @@
+// The server's HTTP API (docs/api.md), with its errors turned into ApiError.
+
+const CLIENT_KEY = "keras-playground-client";
+
+/** A random id per browser: the server counts a participant's active runs by it. */
+export function clientId() {
+  let id = localStorage.getItem(CLIENT_KEY);
+  if (!id) {
+    id = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
+    localStorage.setItem(CLIENT_KEY, id);
+  }
+  return id;
+}
+
+/** An HTTP error: `problems` are [{field, msg}] for a 422, `retryAfter` seconds for a 429. */
+export class ApiError extends Error {
+  constructor(status, message, problems = [], retryAfter = null) {
+    super(message);
+    this.status = status;
+    this.problems = problems;
+    this.retryAfter = retryAfter;
+  }
+}
+
+async function request(path, { method = "GET", json, body, headers = {}, as = "json" } = {}) {
+  const init = { method, headers: { "X-Client-Id": clientId(), ...headers } };
+  if (json !== undefined) {
+    init.body = JSON.stringify(json);
+    init.headers["Content-Type"] = "application/json";
+  } else if (body !== undefined) {
+    init.body = body;
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (err) {
+    throw new ApiError(0, "The server cannot be reached. Is it still running?");
+  }
+  if (!response.ok) {
+    let detail = response.statusText;
+    try { detail = (await response.json()).detail; } catch { /* not JSON */ }
+    const problems = Array.isArray(detail) ? detail : [];
+    const message = problems.length ? problems.map((p) => `${p.field}: ${p.msg}`).join("; ") : String(detail);
+    const retry = response.headers.get("Retry-After");
+    throw new ApiError(response.status, message, problems, retry ? Number(retry) : null);
+  }
+  return as === "text" ? response.text() : response.json();
+}
+
+export const api = {
+  catalog: () => request("/api/catalog"),
+  previewData: (spec) => request("/api/preview/data", { method: "POST", json: spec }),
+  previewCode: (spec) => request("/api/preview/code", { method: "POST", json: spec, as: "text" }),
+  parseCsv: (text) => request("/api/preview/csv", { method: "POST", body: text, headers: { "Content-Type": "text/csv" } }),
+  createRun: (spec, paused = false) => request(`/api/runs${paused ? "?paused=true" : ""}`, { method: "POST", json: spec }),
+  getRun: (id) => request(`/api/runs/${id}`),
+  control: (id, token, action, extra = {}) => request(`/api/runs/${id}/control`, {
+    method: "POST", json: { action, ...extra }, headers: { Authorization: `Bearer ${token}` },
+  }),
+  codeUrl: (id) => `/api/runs/${id}/code`,
+  modelUrl: (id) => `/api/runs/${id}/model`,
+};

@@ -1,0 +1,69 @@
+// Training curves with Plotly.js (served by the app from the plotly package): loss and
+// the metric, train against validation. Redrawn at most once per animation frame.
+
+import { CLASS_COLORS } from "./colors.js";
+
+const CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+const FONT = { family: "system-ui, sans-serif", size: 14 };
+
+export class Curves {
+  constructor(lossDiv, metricDiv) {
+    this.lossDiv = lossDiv;
+    this.metricDiv = metricDiv;
+    this.logScale = false;
+    this.metricName = "accuracy";
+    this.clear();
+  }
+
+  clear() {
+    this.epochs = [];
+    this.loss = []; this.valLoss = [];
+    this.metric = []; this.valMetric = [];
+    this.request();
+  }
+
+  add(event) {
+    this.epochs.push(event.epoch);
+    this.loss.push(event.loss); this.valLoss.push(event.val_loss);
+    this.metric.push(event.metric); this.valMetric.push(event.val_metric);
+    this.request();
+  }
+
+  setLogScale(on) { this.logScale = on; this.request(); }
+  setMetricName(name) { this.metricName = name; this.request(); }
+
+  request() {
+    if (this.pending || !window.Plotly) return;
+    this.pending = true;
+    requestAnimationFrame(() => { this.pending = false; this.draw(); });
+  }
+
+  layout(title, yaxis) {
+    return {
+      title: { text: title, font: { ...FONT, size: 15 }, x: 0.02 },
+      font: FONT, margin: { l: 52, r: 10, t: 32, b: 36 }, height: 210,
+      xaxis: { title: { text: "epoch" }, rangemode: "tozero" }, yaxis,
+      legend: { orientation: "h", x: 1, xanchor: "right", y: 1.18 },
+      uirevision: "keep", datarevision: this.revision, // the arrays grow in place: tell Plotly they changed paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#fff",
+    };
+  }
+
+  trace(y, name, color, dash) {
+    return { x: this.epochs, y, name, mode: "lines", line: { color, width: 2.5, dash } };
+  }
+
+  draw() {
+    this.revision = (this.revision || 0) + 1;
+    const hasVal = this.valLoss.some((v) => v !== null && v !== undefined);
+    const loss = [this.trace(this.loss, "train", CLASS_COLORS[1])];
+    const metric = [this.trace(this.metric, "train", CLASS_COLORS[1])];
+    if (hasVal) {
+      loss.push(this.trace(this.valLoss, "validation", CLASS_COLORS[0], "dash"));
+      metric.push(this.trace(this.valMetric, "validation", CLASS_COLORS[0], "dash"));
+    }
+    Plotly.react(this.lossDiv, loss, this.layout("loss", { type: this.logScale ? "log" : "linear" }), CONFIG);
+    const accuracy = this.metricName === "accuracy";
+    Plotly.react(this.metricDiv, metric, this.layout(this.metricName,
+      accuracy ? { range: [0, 1.02] } : { rangemode: "tozero" }), CONFIG);
+  }
+}

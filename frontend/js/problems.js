@@ -1,0 +1,49 @@
+// Server errors shown next to the control at fault, in the server's own words.
+// A problem's field is a path into the spec ("training.batch_size", "layers[1].units",
+// "dataset.params.a"); it lands on the closest element that shows errors for that path.
+
+const GENERAL = "general-error";
+
+function candidates(field) {
+  // "layers[1].units" -> "layers[1].units", "layers[1]", "layers"; "layers[0].dropout" also -> "layers.dropout"
+  const out = [field];
+  let rest = field;
+  while (/[.[]/.test(rest)) {
+    rest = rest.replace(/(\.[^.[\]]+|\[\d+\])$/, "");
+    out.push(rest);
+  }
+  const dropout = field.match(/^layers\[\d+\]\.dropout$/);
+  if (dropout) out.unshift("layers.dropout");
+  return out;
+}
+
+export function clearProblems() {
+  document.querySelectorAll(".field-error").forEach((el) => { el.textContent = ""; });
+  document.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+  const general = document.getElementById(GENERAL);
+  general.hidden = true;
+  general.textContent = "";
+}
+
+/** Show [{field, msg}] next to their controls; what has no control goes to the general box. */
+export function showProblems(problems) {
+  clearProblems();
+  const general = [];
+  for (const { field, msg } of problems) {
+    const slot = field && candidates(field)
+      .map((f) => document.querySelector(`[data-error-for="${CSS.escape(f)}"]`))
+      .find((el) => el && el.offsetParent !== null);
+    if (slot) {
+      slot.textContent = slot.textContent ? `${slot.textContent}; ${msg}` : msg;
+      const input = document.querySelector(`[data-field="${CSS.escape(field)}"]`);
+      input?.setAttribute("aria-invalid", "true");
+    } else {
+      general.push(field ? `${field}: ${msg}` : msg);
+    }
+  }
+  if (general.length) {
+    const box = document.getElementById(GENERAL);
+    box.hidden = false;
+    box.textContent = general.join(" · ");
+  }
+}
