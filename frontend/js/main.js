@@ -66,7 +66,8 @@ function specToSend() {
 /** Something in the spec changed. `structural`: the data or the network, which a running run cannot follow. */
 function changed({ data = false, structural = false } = {}) {
   history.replaceState(null, "", urlFor(page.spec, page.view, page.hide));
-  if (structural && page.run && !page.run.done) endRunForNewSettings();
+  setProblems("run", []); // they were about the settings before this change; the previews recheck it
+  if (structural && page.run) endRunForNewSettings();
   syncControls();
   if (data) refreshData();
   scheduleCode();
@@ -451,7 +452,9 @@ function scheduleCode() {
       $("code-note").textContent = "The same model in plain Keras: run it with python train.py.";
       setProblems("preview", []);
     } catch (err) {
-      if (ticket === codeRequest) setProblems("preview", problemsOf(err));
+      if (ticket !== codeRequest) return;
+      $("code-note").textContent = "This is the code of the last valid settings: fix the value in red.";
+      setProblems("preview", problemsOf(err));
     }
   }, 150);
 }
@@ -492,6 +495,7 @@ function syncButtons() {
 async function startRun(paused) {
   setProblems("run", []);
   clearOutput();
+  setRunState("starting…");
   try {
     const created = await api.createRun(specToSend(), paused);
     page.run = { id: created.id, token: created.token, state: "queued", epoch: 0, done: null };
@@ -500,6 +504,7 @@ async function startRun(paused) {
     page.run.stream = new RunStream(created.id, { onEvent: onEvent(page.run), onConnection: showConnection });
     return page.run;
   } catch (err) {
+    setRunState("");
     if (err instanceof ApiError && err.status === 429) {
       setProblems("run", [{ field: null, msg: `${err.message} (try again in ${err.retryAfter ?? 5} s)` }]);
     } else {
@@ -547,10 +552,12 @@ function liveLearningRate(value) {
 }
 
 function endRunForNewSettings() {
-  control("stop");
+  // The boundary and the network shown belong to the old settings: clear them.
+  const wasLive = !page.run.done;
+  if (wasLive) control("stop");
   page.run.stream?.close();
   page.run = null;
-  setRunState("settings changed: press Train");
+  setRunState(wasLive ? "stopped: the settings changed; press Train" : "");
   syncButtons();
   clearOutput();
 }
@@ -575,6 +582,7 @@ function clearOutput() {
   $("progress-bar").style.width = "0";
   for (const id of ["train-accuracy", "val-accuracy", "test-accuracy"]) $(id).textContent = "–";
   $("diverged").hidden = true;
+  $("live-lr").textContent = "";
   $("confusion").replaceChildren();
   const model = $("download-model");
   model.classList.add("disabled");
@@ -613,6 +621,7 @@ function onEvent(run) {
         $("progress-bar").style.width = `${Math.min(100, (100 * event.epoch) / page.spec.training.epochs)}%`;
         $("train-accuracy").textContent = formatMetric(event.metric);
         $("val-accuracy").textContent = formatMetric(event.val_metric);
+        $("live-lr").textContent = `learning rate ${Number(event.learning_rate.toPrecision(4))}`;
         break;
       }
       case "frame":

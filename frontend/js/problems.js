@@ -29,10 +29,13 @@ export function clearProblems() {
 export function showProblems(problems) {
   clearProblems();
   const general = [];
+  const seen = new Set(); // several previews may report the same problem
   for (const { field, msg } of problems) {
+    if (seen.has(`${field}|${msg}`)) continue;
+    seen.add(`${field}|${msg}`);
     const slot = field && candidates(field)
       .map((f) => document.querySelector(`[data-error-for="${CSS.escape(f)}"]`))
-      .find((el) => el && el.offsetParent !== null);
+      .find((el) => el && el.parentElement?.getClientRects().length > 0); // its control is shown
     if (slot) {
       slot.textContent = slot.textContent ? `${slot.textContent}; ${msg}` : msg;
       const input = document.querySelector(`[data-field="${CSS.escape(field)}"]`);

@@ -1,0 +1,131 @@
+"""A participant at the page: train, watch, change, share; every check is what they see."""
+
+from playwright.sync_api import expect
+
+from .conftest import epoch, percent, set_field, wait_for_state
+
+
+def test_one_neuron_fails_the_parabola_and_a_hidden_layer_solves_it(open_page):
+    page = open_page("/?exercise=ex2")
+    assert page.get_by_text("no hidden layer: a single neuron").is_visible()
+    page.get_by_test_id("train").click()
+    wait_for_state(page, "finished")
+    assert epoch(page) == 200
+    one_neuron = percent(page, "val-accuracy")
+    assert one_neuron < 0.85  # a straight line cannot follow a parabola
+
+    page.get_by_role("button", name="+ layer").click()
+    page.get_by_role("button", name="One neuron more in layer 1").click()  # the course's 5 ReLU
+    assert page.locator(".net-column.hidden .neuron").count() == 5
+    page.get_by_test_id("train").click()
+    wait_for_state(page, "finished")
+    assert percent(page, "val-accuracy") > 0.9 > one_neuron
+    # The boundary and the loss curve were drawn; the code is the model just trained.
+    assert page.evaluate("window.playground.boundary.rendered") > 0
+    assert page.get_by_test_id("loss-chart").locator("path.js-line").count() >= 2
+    assert "layers.Dense(5, activation='relu')" in page.get_by_test_id("code").text_content()
+
+
+def test_pause_step_and_resume(open_page):
+    page = open_page("/?exercise=ex1")
+    set_field(page, "#epochs", 3000)
+    page.get_by_test_id("train").click()
+    page.wait_for_function("() => Number(document.querySelector('[data-testid=epoch]').textContent) >= 3")
+    page.get_by_test_id("pause").click()
+    wait_for_state(page, "paused")
+    held = epoch(page)
+    page.wait_for_timeout(1000)
+    assert epoch(page) == held  # paused means paused
+
+    page.get_by_test_id("step").click()
+    page.wait_for_function("n => Number(document.querySelector('[data-testid=epoch]').textContent) === n", arg=held + 1)
+    page.wait_for_timeout(700)
+    assert epoch(page) == held + 1  # one step, one epoch
+
+    page.get_by_test_id("pause").click()  # now reads "Resume"
+    page.wait_for_function("n => Number(document.querySelector('[data-testid=epoch]').textContent) > n", arg=held + 3)
+    page.get_by_role("button", name="Stop").click()
+    wait_for_state(page, "stopped")
+
+
+def test_step_before_train_trains_exactly_one_epoch(open_page):
+    page = open_page("/?exercise=ex1")
+    page.get_by_test_id("step").click()
+    wait_for_state(page, "paused")
+    page.wait_for_function("() => document.querySelector('[data-testid=epoch]').textContent === '1'")
+    page.wait_for_timeout(700)
+    assert epoch(page) == 1
+    page.get_by_test_id("reset").click()
+    assert epoch(page) == 0
+
+
+def test_the_learning_rate_changes_while_training(open_page):
+    page = open_page("/?exercise=ex1")
+    set_field(page, "#epochs", 3000)
+    page.get_by_test_id("train").click()
+    page.wait_for_function("() => Number(document.querySelector('[data-testid=epoch]').textContent) >= 2")
+    assert page.locator("#live-lr").text_content() == "learning rate 0.1"
+    set_field(page, "#learning-rate", 0.02)
+    page.wait_for_function("() => document.getElementById('live-lr').textContent === 'learning rate 0.02'")
+    assert page.locator("#run-state").text_content() == "training"  # the same run goes on
+    page.get_by_role("button", name="Stop").click()
+    wait_for_state(page, "stopped")
+
+
+def test_drawing_a_custom_data_set_by_clicking(open_page):
+    page = open_page("/")
+    page.locator("[data-dataset=custom]").click()
+    canvas = page.get_by_test_id("boundary")
+    box = canvas.bounding_box()
+    page.locator("[data-draw-class='0']").click()
+    for i in range(6):  # class 0 on the left
+        canvas.click(position={"x": box["width"] * 0.2, "y": box["height"] * (0.15 + 0.13 * i)})
+    page.locator("[data-draw-class='1']").click()
+    for i in range(6):  # class 1 on the right
+        canvas.click(position={"x": box["width"] * 0.8, "y": box["height"] * (0.15 + 0.13 * i)})
+    assert page.locator("#n-train").input_value() == "10"  # 80 % of 12 points train
+    assert page.locator("#n-val").input_value() == "2"
+    page.get_by_role("button", name="Erase").click()
+    canvas.click(position={"x": box["width"] * 0.8, "y": box["height"] * 0.15})
+    assert page.evaluate("window.playground.page.spec.dataset.points.length") == 11
+
+    # A batch larger than the 9 training points left is refused, next to its field.
+    expect(page.locator("[data-error-for='training.batch_size']")).to_contain_text("16 is out of range [1, 9]")
+    set_field(page, "#batch-size", 4)
+    set_field(page, "#learning-rate", 0.1)
+    page.get_by_test_id("train").click()
+    wait_for_state(page, "finished")
+    assert percent(page, "train-accuracy") == 1.0  # two clusters, cleanly apart
+
+
+def test_a_shared_link_reproduces_the_settings(open_page):
+    page = open_page("/")
+    page.locator("[data-dataset=circle]").click()
+    page.locator("[data-feature='x1^2']").check()
+    page.get_by_role("button", name="+ layer").click()
+    set_field(page, "#learning-rate", 0.03)
+    page.locator("#optimizer").select_option("sgd")
+    link = page.evaluate("location.href")
+
+    other = open_page(link.split(page.evaluate("location.origin"))[1] + "&hide=features,code")
+    assert other.locator("[data-dataset=circle]").get_attribute("aria-checked") == "true"
+    assert other.locator("#learning-rate").input_value() == "0.03"
+    assert other.locator("#optimizer").input_value() == "sgd"
+    assert other.locator(".net-column.hidden").count() == 1
+    # Hidden controls are gone for a focused exercise, the rest are there.
+    assert not other.locator("#features").is_visible()
+    assert not other.get_by_test_id("code").is_visible()
+    assert other.get_by_test_id("train").is_visible()
+
+
+def test_an_invalid_value_is_explained_next_to_its_control(open_page):
+    page = open_page("/?exercise=ex1")
+    set_field(page, "#batch-size", 0)
+    error = page.locator("[data-error-for='training.batch_size']")
+    expect(error).to_have_text("0 is out of range [1, 100]")
+    expect(page.locator("#batch-size")).to_have_attribute("aria-invalid", "true")
+    page.get_by_test_id("train").click()
+    page.wait_for_timeout(500)
+    assert epoch(page) == 0 and error.is_visible()  # nothing trained on a bad spec
+    set_field(page, "#batch-size", 4)
+    expect(error).to_be_empty()
