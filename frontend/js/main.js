@@ -24,7 +24,7 @@ const page = {
   run: null, // {id, token, stream, state, epoch, done}
   drawClass: 0,
   erasing: false,
-  problems: { preview: [], run: [] },
+  problems: { data: [], code: [], file: [], run: [], link: [] }, // by where they came from
 };
 
 const boundary = new BoundaryView($("boundary"));
@@ -359,9 +359,9 @@ async function refreshData() {
     boundary.setFrame(null);
     boundary.setData(data);
     network.setExtent(data.extent);
-    setProblems("preview", []);
+    setProblems("data", []);
   } catch (err) {
-    if (ticket === dataRequest) setProblems("preview", problemsOf(err));
+    if (ticket === dataRequest) setProblems("data", problemsOf(err));
   }
 }
 
@@ -430,10 +430,10 @@ async function uploadCsv(event) {
     page.spec.dataset = { name: "custom", n_train: 0, n_val: 0, n_test: 0, noise: 0, seed: page.spec.dataset.seed,
       params: {}, points };
     customSizes();
-    setProblems("preview", []);
+    setProblems("file", []);
     changed({ data: true, structural: true });
   } catch (err) {
-    setProblems("preview", problemsOf(err));
+    setProblems("file", problemsOf(err));
   }
 }
 
@@ -450,11 +450,11 @@ function scheduleCode() {
       page.script = script;
       $("code").innerHTML = highlightPython(script);
       $("code-note").textContent = "The same model in plain Keras: run it with python train.py.";
-      setProblems("preview", []);
+      setProblems("code", []);
     } catch (err) {
       if (ticket !== codeRequest) return;
       $("code-note").textContent = "This is the code of the last valid settings: fix the value in red.";
-      setProblems("preview", problemsOf(err));
+      setProblems("code", problemsOf(err));
     }
   }, 150);
 }
@@ -468,7 +468,7 @@ function problemsOf(err) {
 
 function setProblems(source, problems) {
   page.problems[source] = problems;
-  const all = [...page.problems.preview, ...page.problems.run];
+  const all = Object.values(page.problems).flat();
   if (all.length) showProblems(all); else clearProblems();
 }
 
@@ -737,7 +737,7 @@ async function start() {
   curves.setLogScale(page.view.logScale);
   changed({ data: true, structural: true });
   syncButtons();
-  if (fromUrl.warning) setProblems("preview", [{ field: null, msg: fromUrl.warning }]);
+  if (fromUrl.warning) setProblems("link", [{ field: null, msg: fromUrl.warning }]);
   window.playground = { page, boundary, curves, network }; // for the end-to-end tests and the curious
   document.body.dataset.ready = "true";
 }

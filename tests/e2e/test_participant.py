@@ -129,3 +129,54 @@ def test_an_invalid_value_is_explained_next_to_its_control(open_page):
     assert epoch(page) == 0 and error.is_visible()  # nothing trained on a bad spec
     set_field(page, "#batch-size", 4)
     expect(error).to_be_empty()
+
+
+def test_a_dropped_connection_reconnects_without_losing_the_curve(open_page):
+    page = open_page("/?exercise=ex1")
+    set_field(page, "#epochs", 3000)
+    page.get_by_test_id("train").click()
+    page.wait_for_function("() => Number(document.querySelector('[data-testid=epoch]').textContent) >= 5")
+    dropped_at = epoch(page)
+    page.evaluate("window.playground.page.run.stream.ws.close(4000, 'dropped')")  # as a flaky network does
+    page.wait_for_function("n => Number(document.querySelector('[data-testid=epoch]').textContent) > n + 20",
+                           arg=dropped_at)
+    expect(page.locator("#connection")).to_have_text("live")
+    page.get_by_role("button", name="Stop").click()
+    wait_for_state(page, "stopped")
+    curve = page.evaluate("window.playground.curves.epochs")
+    assert curve == list(range(1, len(curve) + 1))  # every epoch once, none lost, none twice
+    assert len(curve) == epoch(page)
+
+
+def test_hovering_a_neuron_shows_its_map_large(open_page):
+    page = open_page("/?exercise=ex3")
+    set_field(page, "#epochs", 20)
+    page.get_by_test_id("train").click()
+    wait_for_state(page, "finished")
+    page.locator(".net-column.hidden").nth(1).locator(".neuron").nth(2).hover()
+    expect(page.locator("#boundary-caption")).to_contain_text("layer 2, neuron 3")
+    page.mouse.move(5, 5)
+    expect(page.locator("#boundary-caption")).to_have_text("")
+
+
+def test_an_uploaded_csv_becomes_the_data_set(open_page, tmp_path):
+    page = open_page("/")
+    rows = ["x1,x2,label"] + [f"{-1 + i / 10},{0.5},0" for i in range(10)] + [f"{-1 + i / 10},-0.5,1" for i in range(10)]
+    csv = tmp_path / "points.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    page.locator("#upload").set_input_files(csv)
+    expect(page.locator("[data-dataset=custom]")).to_have_attribute("aria-checked", "true")
+    expect(page.locator("#n-train")).to_have_value("16")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x1,x2,label\n0,0,0\n1,x,1\n")
+    page.locator("#upload").set_input_files(bad)
+    expect(page.locator("[data-error-for=file]")).to_contain_text("Line 3")
+
+
+def test_the_page_fits_a_tablet(open_page):
+    page = open_page("/?exercise=ex2", width=800, height=1100)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    for test_id in ("train", "boundary", "network", "loss-chart", "dataset"):
+        assert page.get_by_test_id(test_id).is_visible()
+    page.keyboard.press("Tab")  # the controls are reachable from the keyboard
+    assert page.evaluate("document.activeElement.tagName") == "BUTTON"
