@@ -73,6 +73,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.page:
+        try:
+            from .pagebench import format_page_report, run_page_bench
+        except ImportError:
+            print("error: bench --page needs the test extra: pip install -e '.[test]'", file=sys.stderr)
+            return 2
+        report = run_page_bench()
+        print(json.dumps(report, indent=1) if args.json else format_page_report(report))
+        return 0
     if args.server:
         from .loadbench import format_load_report, run_load_bench
 
@@ -120,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--runs", type=int, default=30, help="concurrent runs for the multi-run figure")
     bench.add_argument("--server", action="store_true",
                        help="the classroom benchmark: participants training at once on a real server")
+    bench.add_argument("--page", action="store_true",
+                       help="the page's frame rate in headless Chromium (needs /usr/bin/chromium)")
     bench.add_argument("--url", help="with --server: a running server (default: start one here)")
     bench.add_argument("--clients", type=int, nargs="+", default=[1, 10, 30],
                        help="with --server: participants per round")

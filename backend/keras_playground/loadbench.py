@@ -133,10 +133,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(data_dir: str) -> tuple[subprocess.Popen, str]:
+def start_server(data_dir: str, settings: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "PLAYGROUND_DATA_DIR": data_dir, "TF_CPP_MIN_LOG_LEVEL": "3",
-           "PLAYGROUND_MAX_ACTIVE_RUNS": "64", "PLAYGROUND_MAX_RUNS_PER_CLIENT": "3"}
+           "PLAYGROUND_MAX_ACTIVE_RUNS": "64", "PLAYGROUND_MAX_RUNS_PER_CLIENT": "3", **(settings or {})}
     process = subprocess.Popen([sys.executable, "-m", "keras_playground.cli", "serve", "--port", str(port)],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

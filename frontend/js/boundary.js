@@ -15,7 +15,8 @@ export class BoundaryView {
     this.overlay = null; // {bytes, side, extent, lut}: a neuron's map while hovered
     this.options = { showVal: false, showTest: false, discretize: false };
     this.extent = [-1, 1, -1, 1];
-    this.rendered = 0; // frames drawn, for the benchmark
+    this.rendered = 0; // frames drawn, and the milliseconds it took: for the benchmark
+    this.drawMs = 0;
     this.pending = false;
   }
 
@@ -67,6 +68,7 @@ export class BoundaryView {
   }
 
   draw() {
+    const began = performance.now();
     const { ctx, canvas } = this;
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, canvas.width, canvas.height);
@@ -79,6 +81,7 @@ export class BoundaryView {
     }
     this.drawAxes();
     if (this.data) this.drawPoints();
+    this.drawMs += performance.now() - began;
   }
 
   drawAxes() {

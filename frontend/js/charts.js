@@ -4,6 +4,7 @@
 import { CLASS_COLORS } from "./colors.js";
 
 const CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+const MIN_INTERVAL_MS = 200;
 const FONT = { family: "system-ui, sans-serif", size: 14 };
 
 export class Curves {
@@ -32,10 +33,17 @@ export class Curves {
   setLogScale(on) { this.logScale = on; this.request(); }
   setMetricName(name) { this.metricName = name; this.request(); }
 
+  /** Redraw soon: at most five times a second, since a Plotly redraw of a long curve costs
+   * tens of milliseconds that the boundary's 20 frames a second need more. */
   request() {
     if (this.pending || !window.Plotly) return;
     this.pending = true;
-    requestAnimationFrame(() => { this.pending = false; this.draw(); });
+    const wait = Math.max(0, MIN_INTERVAL_MS - (performance.now() - (this.drawnAt ?? -Infinity)));
+    setTimeout(() => requestAnimationFrame(() => {
+      this.pending = false;
+      this.drawnAt = performance.now();
+      this.draw();
+    }), wait);
   }
 
   layout(title, yaxis) {

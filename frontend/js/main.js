@@ -28,6 +28,9 @@ const page = {
 };
 
 const boundary = new BoundaryView($("boundary"));
+// What the page-rendering benchmark reads: frames received, and the milliseconds spent on them
+// (decoding, the network diagram; the boundary's own drawing is timed in BoundaryView).
+const stats = { framesReceived: 0, frameMs: 0 };
 const curves = new Curves($("loss-chart"), $("metric-chart"));
 let network;
 
@@ -624,13 +627,17 @@ function onEvent(run) {
         $("live-lr").textContent = `learning rate ${Number(event.learning_rate.toPrecision(4))}`;
         break;
       }
-      case "frame":
+      case "frame": {
+        const began = performance.now();
         run.frame = event;
         if (!hovering) boundary.setFrame(event);
         else boundary.frame = event;
         network.update(event);
         if (hovering) showHover(hovering);
+        stats.framesReceived++;
+        stats.frameMs += performance.now() - began;
         break;
+      }
       case "done":
         run.done = event;
         showDone(event);
@@ -738,7 +745,7 @@ async function start() {
   changed({ data: true, structural: true });
   syncButtons();
   if (fromUrl.warning) setProblems("link", [{ field: null, msg: fromUrl.warning }]);
-  window.playground = { page, boundary, curves, network }; // for the end-to-end tests and the curious
+  window.playground = { page, boundary, curves, network, stats }; // for the end-to-end tests and the curious
   document.body.dataset.ready = "true";
 }
 

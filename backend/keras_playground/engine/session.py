@@ -63,7 +63,7 @@ class TrainingSession:
         self._learning_rate = spec.training.learning_rate
         self.resolution, self.thumb = resolution, thumb
         self.max_frames_per_second = max_frames_per_second  # the runner may lower it when busy
-        self._last_frame_at = -math.inf
+        self._next_frame_at = -math.inf  # a frame is due at the first epoch from then on
 
         def tensors(xy, labels):
             return (tf.constant(compute_features(xy, spec.features)),
@@ -156,7 +156,7 @@ class TrainingSession:
             return True
         return (self.epoch % self.spec.training.frame_every == 0
                 and (not self.max_frames_per_second
-                     or time.perf_counter() - self._last_frame_at >= 1.0 / self.max_frames_per_second))
+                     or time.perf_counter() >= self._next_frame_at))
 
     def train_epoch(self) -> list[Event]:
         """Train one epoch; return its EpochEvent and, when due, a FrameEvent."""
@@ -202,7 +202,13 @@ class TrainingSession:
 
     def _frame(self, probe) -> FrameEvent:
         boundary, maps, ranges = probe
-        self._last_frame_at = time.perf_counter()
+        # Deadlines a fixed interval apart: a frame lands on the first epoch after each, so
+        # the rate averages the cap (counting from the last frame would lose part of an
+        # epoch every time). One that falls behind does not catch up in a burst.
+        now = time.perf_counter()
+        if self.max_frames_per_second:
+            interval = 1.0 / self.max_frames_per_second
+            self._next_frame_at = max(self._next_frame_at + interval, now + interval / 2)
         self._frame_epoch = self.epoch
         # Built from our own arrays: no need to validate every number again.
         return FrameEvent.model_construct(
