@@ -664,7 +664,7 @@ function showDone(done) {
   if (done.state === "diverged") {
     const box = $("diverged");
     box.hidden = false;
-    box.textContent = `The training diverged at epoch ${done.epochs + 1}: the loss became infinite. `
+    box.textContent = "The training diverged: the loss became infinite or not a number. "
       + `Lower the learning rate (now ${page.spec.training.learning_rate}) and train again.`;
   }
   $("param-count").textContent = `${done.parameters} parameters`;

@@ -180,3 +180,16 @@ def test_the_page_fits_a_tablet(open_page):
         assert page.get_by_test_id(test_id).is_visible()
     page.keyboard.press("Tab")  # the controls are reachable from the keyboard
     assert page.evaluate("document.activeElement.tagName") == "BUTTON"
+
+
+def test_a_diverging_run_says_so_and_suggests_a_lower_learning_rate(open_page):
+    page = open_page("/")
+    page.locator("[data-dataset=plane]").click()
+    page.get_by_role("button", name="+ layer").click()
+    page.locator("#optimizer").select_option("sgd")
+    set_field(page, "#learning-rate", 3)
+    set_field(page, "#batch-size", 4)
+    page.get_by_test_id("train").click()
+    wait_for_state(page, "diverged")
+    expect(page.locator("#diverged")).to_contain_text("Lower the learning rate (now 3)")
+    assert page.locator("#train-metric-name").text_content() == "train MAE"  # regression: an error, not accuracy
