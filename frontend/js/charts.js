@@ -51,7 +51,8 @@ export class Curves {
       title: { text: title, font: { ...FONT, size: 15 }, x: 0.02 },
       font: FONT, margin: { l: 52, r: 10, t: 32, b: 36 }, height: 210,
       xaxis: { title: { text: "epoch" }, rangemode: "tozero" }, yaxis,
-      legend: { orientation: "h", x: 1, xanchor: "right", y: 1.18 },
+      // Above the plot area: accuracy near 1 runs along its top edge and must not hide under the legend.
+      legend: { orientation: "h", x: 1, xanchor: "right", y: 1, yanchor: "bottom", bgcolor: "rgba(0,0,0,0)" },
       uirevision: "keep", datarevision: this.revision, // the arrays grow in place: tell Plotly they changed paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#fff",
     };
   }
