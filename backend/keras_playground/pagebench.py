@@ -17,7 +17,7 @@ import time
 
 from .loadbench import start_server
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; the tests use it too
 SPEC = {
     "dataset": {"name": "course_spiral", "n_train": 400, "n_val": 100, "n_test": 100},
     "features": ["x1", "x2"],

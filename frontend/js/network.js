@@ -66,7 +66,7 @@ export class NetworkView {
     const root = this.root;
     root.replaceChildren(this.links);
     this.columns = [];
-    const column = (title, count, kind, index) => {
+    const column = (count, kind, index) => {
       const col = document.createElement("div");
       col.className = `net-column ${kind}`;
       const head = document.createElement("div");
@@ -93,7 +93,7 @@ export class NetworkView {
       return { head, nodes };
     };
 
-    const inputs = column("Input", this.features.length, "input", -1);
+    const inputs = column(this.features.length, "input", -1);
     inputs.head.innerHTML = `<span class="net-title">Input</span><span class="small">${this.features.length} features</span>`;
     inputs.nodes.forEach((node, i) => {
       node.title = `input ${this.features[i]}`;
@@ -104,7 +104,7 @@ export class NetworkView {
     });
 
     this.layers.forEach((layer, l) => {
-      const { head, nodes } = column(`Layer ${l + 1}`, layer.units, "hidden", l);
+      const { head, nodes } = column(layer.units, "hidden", l);
       head.innerHTML = `
         <span class="net-title">Layer ${l + 1}</span>
         <span class="unit-buttons">
@@ -131,7 +131,7 @@ export class NetworkView {
       });
     });
 
-    const out = column("Output", 1, "output", this.layers.length);
+    const out = column(1, "output", this.layers.length);
     out.head.innerHTML = `<span class="net-title">Output</span><span class="small">${this.outputs > 1 ? `${this.outputs} classes, softmax` : ""}</span>`;
     out.nodes[0].title = "the output: the decision boundary";
     out.nodes[0].onmouseenter = () => this.onHover({ output: true });

@@ -6,11 +6,10 @@ temp dir (`pytest --basetemp=DIR` keeps them where you want them).
 """
 
 import pytest
+from keras_playground.pagebench import CHROMIUM  # Debian's package; never a downloaded browser
 from playwright.sync_api import sync_playwright
 
 from ..real_server import Server
-
-CHROMIUM = "/usr/bin/chromium"  # Debian's package; never a downloaded browser
 WAIT_MS = 90_000  # the longest any user-visible change may take
 
 

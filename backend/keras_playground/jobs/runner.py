@@ -57,7 +57,7 @@ class _Job:
 class LocalRunner(Runner):
     def __init__(self, bus: EventBus, on_finish: Finisher, *, threads: int = 4,
                  resolution: int = 64, thumb: int = 16, frames_per_second: float = 20.0,
-                 frame_budget: float = 300.0):
+                 frame_budget: float = 150.0):
         self.bus, self.on_finish = bus, on_finish
         self.resolution, self.thumb, self.fps = resolution, thumb, frames_per_second
         # Frames a second for all runs together: a crowded room shares them, so drawing
