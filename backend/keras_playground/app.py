@@ -7,6 +7,7 @@ It also serves the static front end (frontend/) and Plotly.js from the installed
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -20,13 +21,44 @@ from .api import catalog, errors, preview, runs, stream
 from .api.body_limit import BodyLimit
 from .config import Settings, get_settings
 from .engine.runtime import configure_threads
-from .jobs.bus import MemoryBus
-from .jobs.runner import LocalRunner
+from .jobs.bus import EventBus, MemoryBus
+from .jobs.distributed import DramatiqRunner, make_broker
+from .jobs.redis_bus import RedisBus
+from .jobs.runner import LocalRunner, Runner
 from .jobs.service import RunService
-from .store import SqliteRunStore
+from .jobs.training import Trainer, store_finisher
+from .store import RedisRunStore, RunStore, SqliteRunStore
 
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def embedded_backends(settings: Settings) -> tuple[RunStore, EventBus, Runner]:
+    """One process: an SQLite file, the in-memory bus, training threads."""
+    store = SqliteRunStore(settings.data_dir)
+    bus = MemoryBus()
+    bus.bind_loop(asyncio.get_running_loop())
+    trainer = Trainer(bus, store_finisher(store), resolution=settings.grid_resolution,
+                      thumb=settings.thumb_resolution, frames_per_second=settings.frames_per_second,
+                      frame_budget=settings.frame_budget)
+    return store, bus, LocalRunner(trainer, threads=settings.training_threads)
+
+
+def redis_backends(settings: Settings) -> tuple[RunStore, EventBus, Runner]:
+    """A lab server: records, events and the queue in Redis; `keras-playground worker`s train."""
+    url = settings.redis_url
+    store, bus = RedisRunStore(url), RedisBus(url)
+    return store, bus, DramatiqRunner(bus, store, make_broker(url), url=url)
+
+
+async def _reap_forever(runner: DramatiqRunner, every: float) -> None:
+    """Any replica ends the runs of a worker that died (the first to notice wins)."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await asyncio.to_thread(runner.reap)
+        except Exception as exc:  # Redis restarting: try again next time
+            logging.getLogger(__name__).warning("reaping dead workers' runs failed: %s", exc)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,21 +67,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         configure_threads(settings.tf_threads)
-        store = SqliteRunStore(settings.data_dir)
-        store.mark_interrupted()  # whatever was active when the last server stopped
+        build = redis_backends if settings.redis_url else embedded_backends
+        store, bus, runner = build(settings)
+        store.recover()  # embedded: whatever was active when the last server stopped
         store.prune(settings.keep_runs)
-        bus = MemoryBus()
-        bus.bind_loop(asyncio.get_running_loop())
-        service = RunService(settings, store, bus)
-        service.runner = LocalRunner(bus, service.finish, threads=settings.training_threads,
-                                     resolution=settings.grid_resolution, thumb=settings.thumb_resolution,
-                                     frames_per_second=settings.frames_per_second,
-                                     frame_budget=settings.frame_budget)
+        service = RunService(settings, store, bus, runner)
         app.state.settings, app.state.service = settings, service
+        reaper = None
+        if isinstance(runner, DramatiqRunner):
+            reaper = asyncio.create_task(_reap_forever(runner, settings.heartbeat_seconds))
         try:
             yield
         finally:
+            if reaper is not None:
+                reaper.cancel()
             await asyncio.to_thread(service.shutdown)
+            bus.close()
             store.close()
 
     app = FastAPI(title="Keras Playground", version=__version__, lifespan=lifespan,

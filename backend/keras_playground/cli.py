@@ -107,6 +107,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from .config import get_settings
+
+    settings = get_settings()
+    if not settings.redis_url:
+        print("error: a worker needs PLAYGROUND_REDIS_URL, e.g. redis://localhost:6379/0 "
+              "(see docs/deployment.md)", file=sys.stderr)
+        return 2
+    processes = args.processes or settings.worker_processes
+    threads = args.threads or settings.worker_threads
+    # A process takes only as many runs from the queue as it has threads to train them,
+    # so runs spread over the workers instead of waiting behind a busy one. dramatiq
+    # reads this when it is first imported, hence before the import.
+    os.environ["dramatiq_queue_prefetch"] = str(threads)
+    from dramatiq.cli import main as dramatiq_main
+    from dramatiq.cli import make_argument_parser
+
+    # TensorFlow must not be imported here: dramatiq forks the worker processes, and
+    # each imports it once in `jobs.worker.setup`.
+    return dramatiq_main(make_argument_parser().parse_args([
+        "keras_playground.jobs.worker:setup", "--processes", str(processes),
+        "--threads", str(threads), "--queues", "training",
+        # Runs stop within one epoch of a shutdown; no need for dramatiq's 10 minutes.
+        "--worker-shutdown-timeout", "30000"]))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="keras-playground",
                                      description="Train small, real Keras models and watch them learn.")
@@ -137,11 +163,18 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sequential", type=int, default=300,
                        help="with --server: short runs one after another, to watch memory")
     bench.set_defaults(func=cmd_bench)
+    worker = commands.add_parser("worker", help="a training worker of a lab server (needs PLAYGROUND_REDIS_URL)")
+    worker.add_argument("--processes", type=int, help="worker processes (default: PLAYGROUND_WORKER_PROCESSES)")
+    worker.add_argument("--threads", type=int,
+                        help="runs each process trains at once (default: PLAYGROUND_WORKER_THREADS)")
+    worker.set_defaults(func=cmd_worker)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "worker":
+        return args.func(args)  # TensorFlow starts in each worker process, not before the fork
     from .config import get_settings
     from .engine.runtime import configure_threads
 

@@ -35,6 +35,14 @@ class Settings(BaseSettings):
                                 description="Frames a second for all runs together; a busy server shares them.")
     grid_resolution: int = Field(default=64, ge=8, le=256, description="Boundary grid side, in cells.")
     thumb_resolution: int = Field(default=16, ge=4, le=64, description="Neuron map side, in cells.")
+    worker_processes: int = Field(default=1, ge=1, le=64,
+                                  description="Processes of one `keras-playground worker` (each imports TensorFlow once).")
+    worker_threads: int = Field(default=16, ge=1, le=256,
+                                description="Runs one worker process trains at once; more wait in the Redis queue.")
+    heartbeat_seconds: float = Field(default=1.0, gt=0, le=60,
+                                     description="How often a worker process says it is alive.")
+    worker_timeout: float = Field(default=5.0, gt=0, le=600,
+                                  description="Seconds without a heartbeat before a worker's runs are failed.")
     limits: Limits = Field(default_factory=Limits, description="Bounds on every number of a run spec.")
 
 

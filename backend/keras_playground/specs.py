@@ -206,6 +206,7 @@ class StatusEvent(BaseModel):
     epoch: int = 0
     queue_position: int | None = None
     message: str | None = None
+    worker: str | None = None  # who trains it, on a lab server (host:pid)
 
 
 class EpochEvent(BaseModel):

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from .. import __version__
 from ..data import catalog_entries
+from ..jobs.distributed import DramatiqRunner
 from ..specs import ACTIVATIONS, FEATURES, LOSSES, OPTIMIZERS
 from .deps import ServiceDep, SettingsDep
 
@@ -14,8 +15,12 @@ router = APIRouter(prefix="/api", tags=["catalog"])
 
 @router.get("/health")
 def health(service: ServiceDep):
-    return {"status": "ok", "version": __version__, "active_runs": service.runner.active_count(),
-            "mode": "embedded"}
+    health = {"status": "ok", "version": __version__, "active_runs": service.runner.active_count(),
+              "mode": "embedded"}
+    if isinstance(service.runner, DramatiqRunner):
+        health["mode"] = "redis"
+        health["workers"] = len(service.runner.workers())
+    return health
 
 
 @router.get("/catalog")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, HTTPException, Query, Response
-from fastapi.responses import FileResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict
 
 from ..data import make_dataset, to_csv
@@ -94,10 +94,11 @@ def run_code(run_id: str, service: ServiceDep):
 @router.get("/{run_id}/model")
 def run_model(run_id: str, service: ServiceDep):
     service.get(run_id)
-    path = service.store.model_path(run_id)
-    if path is None:
+    model = service.store.model(run_id)
+    if model is None:
         raise HTTPException(404, "This run has no trained model yet: it is kept when the run ends.")
-    return FileResponse(path, media_type="application/octet-stream", filename=f"model_{run_id}.keras")
+    return Response(model, media_type="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="model_{run_id}.keras"'})
 
 
 @router.get("/{run_id}/data")

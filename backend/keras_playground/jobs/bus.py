@@ -7,7 +7,7 @@ reader costs no memory of its own. Events carry a sequence number; a reader asks
 everything after the last number it saw, so a late joiner or a reconnecting client
 replays the whole curve first.
 
-Backends: `MemoryBus` (one process) here; a Redis-streams bus for several processes.
+Backends: `MemoryBus` (one process) here; `redis_bus.RedisBus` for several processes.
 """
 
 from __future__ import annotations
@@ -90,6 +90,9 @@ class EventBus(ABC):
     @abstractmethod
     def forget(self, run_id: str) -> None:
         """Drop a finished run's log (its record lives on in the store)."""
+
+    def close(self) -> None:
+        pass
 
 
 class MemoryBus(EventBus):

@@ -3,28 +3,19 @@
 `LocalRunner` (the embedded default): a fixed pool of training threads and a FIFO queue
 beyond it. A queued run is told its position whenever the queue moves. TensorFlow
 releases the GIL while a compiled epoch runs, so a few threads use both cores; beyond
-that, use worker processes (the distributed runner).
+that, use worker processes (`distributed.DramatiqRunner`).
 """
 
 from __future__ import annotations
 
-import logging
 import threading
-import traceback
 from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable
 
-from ..engine.control import Command, QueueControl, drive
-from ..engine.session import TrainingSession
-from ..specs import DoneEvent, ErrorEvent, Event, RunSpec, StatusEvent
-from .bus import EventBus
-
-log = logging.getLogger(__name__)
-
-# Called when a run ends: (run_id, done event or None if it failed, the session or None).
-Finisher = Callable[[str, DoneEvent | None, TrainingSession | None], None]
+from ..engine.control import Command, QueueControl
+from ..specs import RunSpec, StatusEvent
+from .training import Trainer, unstarted_done
 
 
 class Runner(ABC):
@@ -33,7 +24,7 @@ class Runner(ABC):
 
     @abstractmethod
     def control(self, run_id: str, command: Command) -> bool:
-        """Pass a command to a queued or active run; False if the run is not here."""
+        """Pass a command to a queued or active run; False if the run has ended."""
 
     @abstractmethod
     def active_count(self) -> int:
@@ -41,7 +32,7 @@ class Runner(ABC):
 
     @abstractmethod
     def shutdown(self) -> list[str]:
-        """Stop everything; return the ids of runs that did not finish."""
+        """Stop what this process trains; return the ids of runs that did not finish."""
 
 
 @dataclass
@@ -55,15 +46,8 @@ class _Job:
 
 
 class LocalRunner(Runner):
-    def __init__(self, bus: EventBus, on_finish: Finisher, *, threads: int = 4,
-                 resolution: int = 64, thumb: int = 16, frames_per_second: float = 20.0,
-                 frame_budget: float = 150.0):
-        self.bus, self.on_finish = bus, on_finish
-        self.resolution, self.thumb, self.fps = resolution, thumb, frames_per_second
-        # Frames a second for all runs together: a crowded room shares them, so drawing
-        # pictures never starves the training itself. Every epoch's figures still go out.
-        self.frame_budget = frame_budget
-        self._training: dict[str, TrainingSession] = {}
+    def __init__(self, trainer: Trainer, *, threads: int = 4):
+        self.trainer = trainer
         self._queue: deque[_Job] = deque()
         self._active: dict[str, _Job] = {}
         self._cond = threading.Condition()
@@ -83,7 +67,7 @@ class LocalRunner(Runner):
             self._active[run_id] = job
             position = len(self._queue)
             self._cond.notify()
-        self._publish(run_id, StatusEvent(state="queued", queue_position=position))
+        self.trainer.publish(run_id, StatusEvent(state="queued", queue_position=position))
 
     def control(self, run_id: str, command: Command) -> bool:
         with self._cond:
@@ -119,23 +103,18 @@ class LocalRunner(Runner):
 
     # ----- the training threads -----
 
-    def _publish(self, run_id: str, event: Event) -> None:
-        self.bus.publish_json(run_id, event.kind, event.model_dump_json())
-
     def _announce_positions(self) -> None:
         with self._cond:
             waiting = [(job.run_id, i + 1) for i, job in enumerate(self._queue)]
         for run_id, position in waiting:
-            self._publish(run_id, StatusEvent(state="queued", queue_position=position))
+            self.trainer.publish(run_id, StatusEvent(state="queued", queue_position=position))
 
     def _end_unstarted(self, job: _Job) -> None:
         with self._cond:
             self._active.pop(job.run_id, None)
-        done = DoneEvent(state="stopped", epochs=0, loss=None, metric=None, val_loss=None,
-                         val_metric=None, test_loss=None, test_metric=None, metric_name="accuracy",
-                         confusion_matrix=None, parameters=0, message="Stopped before it started.")
-        self.on_finish(job.run_id, done, None)
-        self._publish(job.run_id, done)
+        done = unstarted_done("Stopped before it started.")
+        self.trainer.on_finish(job.run_id, done, None)
+        self.trainer.publish(job.run_id, done)
 
     def _next_job(self) -> _Job | None:
         with self._cond:
@@ -149,39 +128,9 @@ class LocalRunner(Runner):
 
     def _work(self) -> None:
         while (job := self._next_job()) is not None:
-            self._train(job)
-
-    def _share_frames(self) -> None:
-        """Give each training run its share of the frame budget (at most `fps` each)."""
-        with self._cond:
-            sessions = list(self._training.values())
-        share = min(self.fps, self.frame_budget / max(len(sessions), 1))
-        for session in sessions:
-            session.max_frames_per_second = share
-
-    def _train(self, job: _Job) -> None:
-        session = None
-        try:
-            session = TrainingSession(job.spec, resolution=self.resolution, thumb=self.thumb,
-                                      max_frames_per_second=self.fps)
-            with self._cond:
-                self._training[job.run_id] = session
-            self._share_frames()
-            # `done` waits until the record is stored: a client that reads the run on
-            # `done` must find it final.
-            done = drive(session, job.control,
-                         lambda e: e.kind == "done" or self._publish(job.run_id, e),
-                         start_paused=job.start_paused, is_cancelled=lambda: self._closing)
-            if self._closing and done.state == "stopped":
-                return  # shut down mid-run: the store marks it interrupted
-            self.on_finish(job.run_id, done, session)
-            self._publish(job.run_id, done)
-        except Exception as exc:  # a bug or a resource error must end the run visibly
-            log.error("run %s failed:\n%s", job.run_id, traceback.format_exc())
-            self.on_finish(job.run_id, None, session)
-            self._publish(job.run_id, ErrorEvent(message=f"Training failed: {exc}"))
-        finally:
-            with self._cond:
-                self._active.pop(job.run_id, None)
-                self._training.pop(job.run_id, None)
-            self._share_frames()
+            try:
+                self.trainer.train(job.run_id, job.spec, job.control, start_paused=job.start_paused,
+                                   is_cancelled=lambda: self._closing)
+            finally:
+                with self._cond:
+                    self._active.pop(job.run_id, None)

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..config import Settings
 from ..data import validate_spec
 from ..engine.control import Command
-from ..engine.session import TrainingSession
-from ..specs import DoneEvent, RunSpec
-from ..store import RunRecord, SqliteRunStore, hash_token
+from ..specs import RunSpec
+from ..store import RunRecord, RunStore, hash_token
 from .bus import EventBus
 from .runner import Runner
 
@@ -46,10 +43,8 @@ class CreatedRun:
 
 
 class RunService:
-    def __init__(self, settings: Settings, store: SqliteRunStore, bus: EventBus):
-        self.settings, self.store, self.bus = settings, store, bus
-        self.runner: Runner | None = None  # set by the app once built (it needs `finish`)
-        self._clients: dict[str, str] = {}  # active run id -> client
+    def __init__(self, settings: Settings, store: RunStore, bus: EventBus, runner: Runner):
+        self.settings, self.store, self.bus, self.runner = settings, store, bus, runner
 
     # ----- create and read -----
 
@@ -57,16 +52,17 @@ class RunService:
         """Validate and queue a run (`paused`: it waits for step or resume once it starts).
         Raises SpecError (invalid) or Busy (over a limit)."""
         spec = validate_spec(raw, self.settings.limits)
-        mine = sum(1 for c in self._clients.values() if c == client)
+        # Counted in the store, so every web replica of a lab server sees the same figures.
+        mine = self.store.active_count(client)
         if mine >= self.settings.max_runs_per_client:
             raise Busy(f"You already have {mine} runs training (at most "
                        f"{self.settings.max_runs_per_client}); stop one or wait for it to end.", 5)
-        if len(self._clients) >= self.settings.max_active_runs:
-            raise Busy(f"The server is training {len(self._clients)} runs, its maximum; "
+        everyone = self.store.active_count()
+        if everyone >= self.settings.max_active_runs:
+            raise Busy(f"The server is training {everyone} runs, its maximum; "
                        "try again in a few seconds.", 10)
         run_id, token = secrets.token_urlsafe(12), secrets.token_urlsafe(24)
         self.store.create(run_id, token, client, spec.model_dump(mode="json"))
-        self._clients[run_id] = client
         self.bus.open(run_id)
         self.runner.submit(run_id, spec, paused)
         return CreatedRun(run_id, token, "queued")
@@ -95,24 +91,6 @@ class RunService:
         self.authorize(run_id, token)
         return self.runner.control(run_id, command)
 
-    # ----- the end of a run (called on a training thread) -----
-
-    def finish(self, run_id: str, done: DoneEvent | None, session: TrainingSession | None) -> None:
-        self._clients.pop(run_id, None)
-        history = [e.model_dump(mode="json") for e in session.history] if session else []
-        if done is None:
-            self.store.finish(run_id, "failed", history, None)
-            return
-        if session is not None and session.epoch > 0:
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "model.keras"
-                session.model.save(path)
-                model_bytes = path.read_bytes()
-        else:
-            model_bytes = None
-        self.store.finish(run_id, done.state, history, done.model_dump(mode="json"), model_bytes)
-
     def shutdown(self) -> None:
-        unfinished = self.runner.shutdown() if self.runner else []
+        unfinished = self.runner.shutdown()
         self.store.mark_interrupted(unfinished)
-        self._clients.clear()

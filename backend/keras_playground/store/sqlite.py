@@ -1,21 +1,19 @@
-"""Run records: who may control a run, its spec, state, history and final figures.
-
-`SqliteRunStore` keeps them in one SQLite file in the data directory, and each finished
-run's model as `models/<id>.keras` beside it, so finished runs survive a restart. Runs
-that were still active when the server stopped are marked `interrupted` at the next start.
+"""`SqliteRunStore`: run records in one SQLite file in the data directory, and each
+finished run's model as `models/<id>.keras` beside it, so finished runs survive a
+restart. Runs that were still active when the server stopped are marked `interrupted`
+at the next start (one process trains them all, so none can still be training).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from .specs import FINAL_STATES
+from ..specs import FINAL_STATES
+from .record import RunRecord, RunStore, hash_token
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -33,24 +31,7 @@ CREATE INDEX IF NOT EXISTS runs_created ON runs (created);
 """
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass
-class RunRecord:
-    id: str
-    state: str
-    spec: dict
-    created: float
-    ended: float | None
-    history: list[dict] | None  # the epoch events, once the run has ended
-    done: dict | None
-    client: str = ""
-    token_hash: str = ""
-
-
-class SqliteRunStore:
+class SqliteRunStore(RunStore):
     def __init__(self, data_dir: Path):
         self.data_dir = Path(data_dir)
         self.models_dir = self.data_dir / "models"
@@ -70,10 +51,6 @@ class SqliteRunStore:
             self._db.execute(
                 "INSERT INTO runs (id, token_hash, client, state, spec, created) VALUES (?, ?, ?, ?, ?, ?)",
                 (run_id, hash_token(token), client, "queued", json.dumps(spec), time.time()))
-
-    def set_state(self, run_id: str, state: str) -> None:
-        with self._lock:
-            self._db.execute("UPDATE runs SET state = ? WHERE id = ?", (state, run_id))
 
     def finish(self, run_id: str, state: str, history: list[dict], done: dict | None,
                model_bytes: bytes | None = None) -> None:
@@ -100,12 +77,21 @@ class SqliteRunStore:
             rows = self._db.execute(query + " ORDER BY created DESC LIMIT ?", (*args, limit)).fetchall()
         return [self._record(row) for row in rows]
 
-    def model_path(self, run_id: str) -> Path | None:
+    def model(self, run_id: str) -> bytes | None:
         path = self.models_dir / f"{run_id}.keras"
-        return path if path.exists() else None
+        return path.read_bytes() if path.exists() else None
+
+    def active_count(self, client: str | None = None) -> int:
+        query, args = "SELECT COUNT(*) FROM runs WHERE ended IS NULL", ()
+        if client is not None:
+            query, args = query + " AND client = ?", (client,)
+        with self._lock:
+            return self._db.execute(query, args).fetchone()[0]
+
+    def recover(self) -> int:
+        return self.mark_interrupted()
 
     def mark_interrupted(self, run_ids: list[str] | None = None) -> int:
-        """Runs left unfinished (by a stop or a crash) become `interrupted`; returns how many."""
         placeholders = ",".join("?" * len(FINAL_STATES))
         query = f"UPDATE runs SET state = 'interrupted', ended = ? WHERE state NOT IN ({placeholders})"
         args: list = [time.time(), *FINAL_STATES]
@@ -118,7 +104,6 @@ class SqliteRunStore:
             return self._db.execute(query, args).rowcount
 
     def prune(self, keep: int) -> int:
-        """Delete all but the `keep` newest ended runs, with their models; returns how many."""
         with self._lock:
             old = [row[0] for row in self._db.execute(
                 "SELECT id FROM runs WHERE ended IS NOT NULL ORDER BY created DESC LIMIT -1 OFFSET ?",

@@ -1,0 +1,154 @@
+"""Training on worker processes through Redis (a lab server), web side and shared parts.
+
+dramatiq carries each run to a worker (`train_run(run_id, paused)` on its Redis broker);
+the worker reads the spec from the shared store, publishes events on the `RedisBus` and
+takes commands from a Redis list per run, checked between epochs. Liveness:
+- each worker process refreshes a heartbeat key (`<ns>:worker:<name>`) that expires
+  after `worker_timeout` seconds, and lists the runs it trains in `<ns>:training`;
+- the web replicas' watchdog (`DramatiqRunner.reap`) ends a run whose worker's heartbeat
+  has expired as `failed`, with a message every client sees within seconds;
+- a run is claimed once (`<ns>:claim:<id>`): when dramatiq redelivers the message of a
+  worker that died, the new worker skips it instead of training it twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict
+
+import dramatiq
+import redis
+from dramatiq.brokers.redis import RedisBroker
+
+from ..engine.control import Command
+from ..specs import ErrorEvent, RunSpec, StatusEvent
+from ..store import RunStore
+from .redis_bus import RedisBus
+from .runner import Runner
+from .training import unstarted_done
+
+log = logging.getLogger(__name__)
+
+QUEUE = "training"
+ACTOR = "train_run"
+DAY = 24 * 3600
+CLAIM_SECONDS = DAY  # a claim outlives any run, so a redelivered message finds it
+
+
+class Keys:
+    """Names of the Redis keys runners and workers share."""
+
+    def __init__(self, namespace: str = "kp"):
+        self.ns = namespace
+        self.training = f"{namespace}:training"  # hash: run id -> worker name
+
+    def control(self, run_id: str) -> str:
+        return f"{self.ns}:control:{run_id}"
+
+    def claim(self, run_id: str) -> str:
+        return f"{self.ns}:claim:{run_id}"
+
+    def worker(self, name: str) -> str:
+        return f"{self.ns}:worker:{name}"
+
+    @property
+    def worker_pattern(self) -> str:
+        return f"{self.ns}:worker:*"
+
+
+class RedisControl:
+    """A run's commands from a Redis list (the worker's side of `DramatiqRunner.control`)."""
+
+    def __init__(self, client: redis.Redis, key: str):
+        self.redis, self.key = client, key
+
+    def next(self, timeout: float | None) -> Command | None:
+        if timeout == 0:
+            raw = self.redis.lpop(self.key)
+        else:
+            popped = self.redis.blpop([self.key], timeout=timeout or 0)
+            raw = popped[1] if popped else None
+        return Command(**json.loads(raw)) if raw else None
+
+
+def make_broker(url: str, namespace: str = "kp") -> RedisBroker:
+    return RedisBroker(url=url, namespace=f"{namespace}:dramatiq")
+
+
+def declare_actor(broker: dramatiq.Broker, fn) -> dramatiq.Actor:
+    """The one actor, on `broker`: the web sends it, a worker runs `fn(run_id, paused)`.
+    No retries (a run half-trained twice would confuse everyone) and no time limit
+    beyond a day (a paused run may wait through a lecture)."""
+    return dramatiq.actor(fn, broker=broker, actor_name=ACTOR, queue_name=QUEUE,
+                          max_retries=0, time_limit=DAY * 1000)
+
+
+def _runs_on_workers(run_id: str, paused: bool) -> None:
+    raise RuntimeError("train_run runs on `keras-playground worker`, not on the web server")
+
+
+class DramatiqRunner(Runner):
+    """The web side: sends runs to the workers, passes on commands, reaps dead workers' runs."""
+
+    def __init__(self, bus: RedisBus, store: RunStore, broker: dramatiq.Broker, *,
+                 url: str, namespace: str = "kp"):
+        self.bus, self.store = bus, store
+        self.redis = redis.Redis.from_url(url)
+        self.keys = Keys(namespace)
+        self.actor = declare_actor(broker, _runs_on_workers)
+
+    def submit(self, run_id: str, spec: RunSpec, paused: bool = False) -> None:
+        # The status first: the worker's `running` must never come before it.
+        self.bus.publish_json(run_id, "status", StatusEvent(state="queued").model_dump_json())
+        self.actor.send(run_id, paused)
+
+    def control(self, run_id: str, command: Command) -> bool:
+        if self.bus.closed(run_id):
+            return False
+        if command.action == "stop" and self.redis.set(self.keys.claim(run_id), "web", nx=True,
+                                                       ex=CLAIM_SECONDS):
+            # No worker has started it: end it here; the worker that gets it will skip it.
+            done = unstarted_done("Stopped before it started.")
+            self.store.finish(run_id, "stopped", [], done.model_dump(mode="json"))
+            self.bus.publish_json(run_id, "done", done.model_dump_json())
+            return True
+        key = self.keys.control(run_id)
+        with self.redis.pipeline() as pipe:
+            pipe.rpush(key, json.dumps(asdict(command)))
+            pipe.expire(key, DAY)
+            pipe.execute()
+        return True
+
+    def active_count(self) -> int:
+        return self.store.active_count()
+
+    def shutdown(self) -> list[str]:
+        return []  # the workers train the runs: a web replica stopping ends none of them
+
+    def workers(self) -> list[dict]:
+        """The live workers, from their heartbeats."""
+        names = list(self.redis.scan_iter(match=self.keys.worker_pattern, count=500))
+        values = self.redis.mget(names) if names else []
+        return [json.loads(v) for v in values if v]
+
+    def reap(self) -> list[str]:
+        """End the runs whose worker stopped heartbeating (killed, crashed, lost its host)."""
+        reaped = []
+        for run_id, worker in self.redis.hgetall(self.keys.training).items():
+            run_id, worker = run_id.decode(), worker.decode()
+            if self.redis.exists(self.keys.worker(worker)):
+                continue
+            if not self.redis.hdel(self.keys.training, run_id):
+                continue  # another replica got there first
+            log.warning("worker %s stopped while training run %s", worker, run_id)
+            history = [e for e in self.bus.replay(run_id) if e["kind"] == "epoch"]
+            self.store.finish(run_id, "failed", history, None)
+            self.bus.publish_json(run_id, "error", ErrorEvent(
+                message=f"The worker training this run ({worker}) stopped unexpectedly. "
+                        "Press Train to start again.").model_dump_json())
+            reaped.append(run_id)
+        return reaped
+
+    def close(self) -> None:
+        self.redis.close()

@@ -1,0 +1,137 @@
+"""A training worker process of a lab server (`keras-playground worker` runs dramatiq on it).
+
+dramatiq forks the worker processes and, in each, calls `setup()`: it builds the Redis
+broker and this process's `WorkerContext` (TensorFlow is imported once per process) and
+declares the `train_run` actor. Each actor thread trains one run at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+
+import dramatiq
+import redis
+from dramatiq.middleware import Middleware
+
+from ..config import Settings, get_settings
+from ..engine.runtime import configure_threads
+from ..specs import ErrorEvent, RunSpec
+from ..store import RedisRunStore
+from .distributed import CLAIM_SECONDS, Keys, RedisControl, declare_actor, make_broker
+from .redis_bus import RedisBus
+from .training import Trainer, store_finisher
+
+log = logging.getLogger(__name__)
+
+
+class WorkerContext:
+    """What one worker process trains with: the shared store and bus, a trainer, a heartbeat."""
+
+    def __init__(self, settings: Settings, *, namespace: str = "kp", name: str | None = None):
+        url = settings.redis_url
+        self.settings = settings
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.redis = redis.Redis.from_url(url)
+        self.keys = Keys(namespace)
+        self.store = RedisRunStore(url, namespace)
+        self.bus = RedisBus(url, namespace)
+        self.trainer = Trainer(self.bus, store_finisher(self.store),
+                               resolution=settings.grid_resolution, thumb=settings.thumb_resolution,
+                               frames_per_second=settings.frames_per_second,
+                               frame_budget=settings.frame_budget,
+                               on_interrupt=self._interrupted, name=self.name)
+        self.closing = threading.Event()
+        self._beating = threading.Event()
+        self._heart: threading.Thread | None = None
+
+    # ----- the actor -----
+
+    def train_run(self, run_id: str, paused: bool = False) -> None:
+        if not self.redis.set(self.keys.claim(run_id), self.name, nx=True, ex=CLAIM_SECONDS):
+            log.info("run %s is already claimed (stopped, or a redelivery): skipped", run_id)
+            return
+        record = self.store.get(run_id)
+        if record is None:
+            log.warning("run %s has no record (pruned?): skipped", run_id)
+            return
+        self.redis.hset(self.keys.training, run_id, self.name)
+        try:
+            self.trainer.train(run_id, RunSpec.model_validate(record.spec),
+                               RedisControl(self.redis, self.keys.control(run_id)),
+                               start_paused=paused, is_cancelled=self.closing.is_set)
+        finally:
+            self.redis.hdel(self.keys.training, run_id)
+            self.redis.delete(self.keys.control(run_id))
+
+    def _interrupted(self, run_id: str, session) -> None:
+        """The worker is shutting down (a restart, a scale-down) before the run's end."""
+        history = [e.model_dump(mode="json") for e in session.history]
+        self.store.finish(run_id, "interrupted", history, None)
+        self.bus.publish_json(run_id, "error", ErrorEvent(
+            message="The worker training this run was shut down before the run finished. "
+                    "Press Train to start again.").model_dump_json())
+
+    # ----- liveness -----
+
+    def _beat(self) -> None:
+        info = json.dumps({"name": self.name, "host": socket.gethostname(), "pid": os.getpid(),
+                           "runs": len(self.trainer.training)})
+        self.redis.set(self.keys.worker(self.name), info,
+                       px=int(self.settings.worker_timeout * 1000))
+
+    def start_heartbeat(self) -> None:
+        self._beat()
+
+        def beat_forever():
+            while not self._beating.wait(self.settings.heartbeat_seconds):
+                try:
+                    self._beat()
+                except redis.RedisError as exc:  # Redis restarting: keep trying
+                    log.warning("heartbeat failed: %s", exc)
+
+        self._heart = threading.Thread(target=beat_forever, name="heartbeat", daemon=True)
+        self._heart.start()
+
+    def stop_heartbeat(self) -> None:
+        self._beating.set()
+        if self._heart is not None:
+            self._heart.join()
+        self.redis.delete(self.keys.worker(self.name))
+
+
+class Lifecycle(Middleware):
+    """Heartbeat while the dramatiq worker runs; interrupt the runs when it shuts down."""
+
+    def __init__(self, context: WorkerContext):
+        self.context = context
+
+    def after_worker_boot(self, broker, worker) -> None:
+        self.context.start_heartbeat()
+        log.info("worker %s ready", self.context.name)
+
+    def before_worker_shutdown(self, broker, worker) -> None:
+        self.context.closing.set()
+
+    def after_worker_shutdown(self, broker, worker) -> None:
+        self.context.stop_heartbeat()
+
+
+def attach(broker: dramatiq.Broker, context: WorkerContext) -> dramatiq.Actor:
+    """Make `broker` run `context`'s training (used by `setup` and by in-process tests)."""
+    broker.add_middleware(Lifecycle(context))
+    return declare_actor(broker, context.train_run)
+
+
+def setup() -> None:
+    """dramatiq's entry point in each worker process (see `cli.worker`)."""
+    settings = get_settings()
+    if not settings.redis_url:
+        raise SystemExit("keras-playground worker needs PLAYGROUND_REDIS_URL (e.g. redis://localhost:6379/0)")
+    configure_threads(settings.tf_threads)
+    broker = make_broker(settings.redis_url)
+    attach(broker, WorkerContext(settings))
+    dramatiq.set_broker(broker)

@@ -1,0 +1,64 @@
+"""What a store keeps of a run, and what every store can do."""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass
+class RunRecord:
+    id: str
+    state: str
+    spec: dict
+    created: float
+    ended: float | None
+    history: list[dict] | None  # the epoch events, once the run has ended
+    done: dict | None
+    client: str = ""
+    token_hash: str = ""
+
+
+class RunStore(ABC):
+    @abstractmethod
+    def create(self, run_id: str, token: str, client: str, spec: dict) -> None: ...
+
+    @abstractmethod
+    def finish(self, run_id: str, state: str, history: list[dict], done: dict | None,
+               model_bytes: bytes | None = None) -> None:
+        """Record a run's end: its final state, every epoch, the `done` event, the model."""
+
+    @abstractmethod
+    def get(self, run_id: str) -> RunRecord | None: ...
+
+    @abstractmethod
+    def recent(self, limit: int = 20, client: str | None = None) -> list[RunRecord]:
+        """The newest runs first, without their histories."""
+
+    @abstractmethod
+    def model(self, run_id: str) -> bytes | None:
+        """The trained model as a .keras file, once the run has ended."""
+
+    @abstractmethod
+    def active_count(self, client: str | None = None) -> int:
+        """Runs not yet ended (of one client, or of all)."""
+
+    @abstractmethod
+    def mark_interrupted(self, run_ids: list[str] | None = None) -> int:
+        """Runs left unfinished become `interrupted` (None: every run not ended); how many."""
+
+    @abstractmethod
+    def recover(self) -> int:
+        """At a web server's start: end the runs that can no longer be training; how many."""
+
+    @abstractmethod
+    def prune(self, keep: int) -> int:
+        """Delete all but the `keep` newest ended runs, with their models; how many."""
+
+    def close(self) -> None:
+        pass

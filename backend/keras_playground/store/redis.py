@@ -1,0 +1,124 @@
+"""`RedisRunStore`: run records in Redis, shared by every web replica and worker.
+
+A run is a hash `<ns>:rec:<id>`; its trained model a separate key (bytes); sorted sets
+by creation time list all runs and each client's runs; a hash of active runs (id ->
+client) answers the fair-use limits for every replica at once. Redis persistence (AOF
+in docker-compose.yml) keeps finished runs across restarts.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import redis
+
+from ..specs import FINAL_STATES
+from .record import RunRecord, RunStore, hash_token
+
+_FIELDS = ("state", "spec", "created", "ended", "history", "done", "client", "token_hash")
+
+
+class RedisRunStore(RunStore):
+    def __init__(self, url: str, namespace: str = "kp"):
+        self.redis = redis.Redis.from_url(url)
+        self.ns = namespace
+
+    def _rec(self, run_id: str) -> str:
+        return f"{self.ns}:rec:{run_id}"
+
+    def _model(self, run_id: str) -> str:
+        return f"{self.ns}:model:{run_id}"
+
+    def _client_runs(self, client: str) -> str:
+        return f"{self.ns}:runs:client:{client}"
+
+    def close(self) -> None:
+        self.redis.close()
+
+    def create(self, run_id: str, token: str, client: str, spec: dict) -> None:
+        now = time.time()
+        with self.redis.pipeline() as pipe:
+            pipe.hset(self._rec(run_id), mapping={
+                "state": "queued", "spec": json.dumps(spec), "created": repr(now),
+                "client": client, "token_hash": hash_token(token)})
+            pipe.zadd(f"{self.ns}:runs", {run_id: now})
+            pipe.zadd(self._client_runs(client), {run_id: now})
+            pipe.hset(f"{self.ns}:active", run_id, client)
+            pipe.execute()
+
+    def finish(self, run_id: str, state: str, history: list[dict], done: dict | None,
+               model_bytes: bytes | None = None) -> None:
+        with self.redis.pipeline() as pipe:
+            if model_bytes is not None:
+                pipe.set(self._model(run_id), model_bytes)
+            pipe.hset(self._rec(run_id), mapping={
+                "state": state, "ended": repr(time.time()), "history": json.dumps(history),
+                "done": json.dumps(done) if done else ""})
+            pipe.hdel(f"{self.ns}:active", run_id)
+            pipe.execute()
+
+    def get(self, run_id: str) -> RunRecord | None:
+        values = self.redis.hmget(self._rec(run_id), _FIELDS)
+        return self._record(run_id, values, with_history=True)
+
+    def recent(self, limit: int = 20, client: str | None = None) -> list[RunRecord]:
+        index = self._client_runs(client) if client is not None else f"{self.ns}:runs"
+        ids = [i.decode() for i in self.redis.zrevrange(index, 0, limit - 1)]
+        with self.redis.pipeline() as pipe:
+            for run_id in ids:
+                pipe.hmget(self._rec(run_id), _FIELDS)
+            rows = pipe.execute()
+        records = (self._record(run_id, values, with_history=False) for run_id, values in zip(ids, rows))
+        return [r for r in records if r is not None]
+
+    def model(self, run_id: str) -> bytes | None:
+        return self.redis.get(self._model(run_id))
+
+    def active_count(self, client: str | None = None) -> int:
+        if client is None:
+            return self.redis.hlen(f"{self.ns}:active")
+        return sum(1 for c in self.redis.hvals(f"{self.ns}:active") if c.decode() == client)
+
+    def mark_interrupted(self, run_ids: list[str] | None = None) -> int:
+        if run_ids is None:
+            run_ids = [i.decode() for i in self.redis.hkeys(f"{self.ns}:active")]
+        count = 0
+        for run_id in run_ids:
+            record = self.get(run_id)
+            if record is not None and record.state not in FINAL_STATES:
+                self.finish(run_id, "interrupted", record.history or [], None)
+                count += 1
+        return count
+
+    def recover(self) -> int:
+        # Workers on other processes or machines may still be training the active runs;
+        # those whose worker died are ended by the runner's watchdog, not here.
+        return 0
+
+    def prune(self, keep: int) -> int:
+        old = [i.decode() for i in self.redis.zrevrange(f"{self.ns}:runs", keep, -1)]
+        pruned = 0
+        for run_id in old:
+            ended, client = self.redis.hmget(self._rec(run_id), ("ended", "client"))
+            if not ended:
+                continue  # still active: never pruned
+            with self.redis.pipeline() as pipe:
+                pipe.delete(self._rec(run_id), self._model(run_id))
+                pipe.zrem(f"{self.ns}:runs", run_id)
+                pipe.zrem(self._client_runs((client or b"").decode()), run_id)
+                pipe.execute()
+            pruned += 1
+        return pruned
+
+    @staticmethod
+    def _record(run_id: str, values: list, with_history: bool) -> RunRecord | None:
+        state, spec, created, ended, history, done, client, token_hash = (
+            v.decode() if v is not None else None for v in values)
+        if state is None:
+            return None
+        return RunRecord(id=run_id, state=state, spec=json.loads(spec), created=float(created),
+                         ended=float(ended) if ended else None,
+                         history=json.loads(history) if with_history and history else None,
+                         done=json.loads(done) if done else None, client=client or "",
+                         token_hash=token_hash or "")

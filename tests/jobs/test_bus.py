@@ -1,0 +1,131 @@
+"""The event bus, in memory and on Redis streams: what a reader gets, and when."""
+
+import asyncio
+import json
+import threading
+import time
+
+import pytest
+
+from keras_playground.jobs.bus import MemoryBus
+from keras_playground.jobs.redis_bus import RedisBus
+
+
+@pytest.fixture(params=["memory", "redis"])
+def make_bus(request):
+    """make_bus() -> a fresh bus of the backend under test."""
+    if request.param == "memory":
+        yield MemoryBus
+        return
+    url, ns = request.getfixturevalue("redis_url"), request.getfixturevalue("namespace")
+    buses = []
+
+    def make():
+        buses.append(RedisBus(url, ns))
+        return buses[-1]
+
+    yield make
+    for bus in buses:
+        bus.close()
+
+
+def publish_epochs(bus, run_id, n, frames=True):
+    for epoch in range(1, n + 1):
+        bus.publish(run_id, {"kind": "epoch", "epoch": epoch})
+        if frames:
+            bus.publish(run_id, {"kind": "frame", "epoch": epoch})
+
+
+def read(bus, run_id, after, timeout=0.01):
+    found, closed = asyncio.run(bus.read(run_id, after, timeout))
+    return [json.loads(item.json) for item in found], closed
+
+
+def test_every_epoch_is_kept_but_only_the_newest_frame(make_bus):
+    bus = make_bus()
+    bus.open("r")
+    publish_epochs(bus, "r", 5)
+    events, closed = read(bus, "r", 0)
+    assert [e["epoch"] for e in events if e["kind"] == "epoch"] == [1, 2, 3, 4, 5]
+    assert [e["epoch"] for e in events if e["kind"] == "frame"] == [5]
+    assert [e["seq"] for e in events] == sorted(e["seq"] for e in events) and not closed
+
+
+def test_a_reader_gets_exactly_what_came_after_its_position(make_bus):
+    bus = make_bus()
+    bus.open("r")
+    publish_epochs(bus, "r", 3, frames=False)
+    first, _ = read(bus, "r", 0)
+    bus.publish("r", {"kind": "epoch", "epoch": 4})
+    rest, _ = read(bus, "r", first[-1]["seq"])
+    assert [e["epoch"] for e in rest] == [4]
+    assert read(bus, "r", rest[-1]["seq"]) == ([], False)
+
+
+def test_a_frame_older_than_the_position_is_not_sent_again(make_bus):
+    bus = make_bus()
+    bus.open("r")
+    publish_epochs(bus, "r", 2)
+    seen, _ = read(bus, "r", 0)
+    bus.publish("r", {"kind": "epoch", "epoch": 3})
+    rest, _ = read(bus, "r", seen[-1]["seq"])
+    assert [e["kind"] for e in rest] == ["epoch"]
+
+
+def test_done_closes_the_log(make_bus):
+    bus = make_bus()
+    bus.open("r")
+    publish_epochs(bus, "r", 2)
+    bus.publish("r", {"kind": "done", "state": "finished"})
+    events, closed = read(bus, "r", 0)
+    assert closed and events[-1]["kind"] == "done"
+    assert bus.replay("r")[-1]["kind"] == "done"
+    assert [e["kind"] for e in bus.replay("r")] == ["epoch", "epoch", "done"]
+
+
+def test_a_publish_from_another_thread_wakes_a_waiting_reader(make_bus):
+    bus = make_bus()
+    bus.open("r")
+
+    async def wait_for_it():
+        if isinstance(bus, MemoryBus):
+            bus.bind_loop(asyncio.get_running_loop())
+        threading.Timer(0.2, lambda: bus.publish("r", {"kind": "epoch", "epoch": 1})).start()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        found, _ = await bus.read("r", 0, timeout=30)
+        return found, loop.time() - started
+
+    found, waited = asyncio.run(wait_for_it())
+    assert len(found) == 1 and waited < 10  # woken by the publish, not by the 30 s timeout
+
+
+def test_a_reader_on_another_bus_of_the_same_redis_sees_the_run(redis_url, namespace):
+    """Web replicas: a run published through one connection is read through another."""
+    writer, reader = RedisBus(redis_url, namespace), RedisBus(redis_url, namespace)
+    writer.open("r")
+    publish_epochs(writer, "r", 3)
+    writer.publish("r", {"kind": "done", "state": "finished"})
+    assert reader.exists("r") and reader.closed("r")
+    events, closed = read(reader, "r", 0)
+    assert [e["kind"] for e in events] == ["epoch", "epoch", "epoch", "frame", "done"] and closed
+
+
+def test_logs_of_ended_runs_are_forgotten_beyond_a_bound():
+    bus = MemoryBus(keep_ended=2)
+    for run_id in ("a", "b", "c"):
+        bus.publish(run_id, {"kind": "done", "state": "finished"})
+    assert not bus.exists("a") and bus.exists("b") and bus.exists("c")
+
+
+def test_logs_of_ended_runs_expire_on_redis(redis_url, namespace):
+    bus = RedisBus(redis_url, namespace, keep_ended_seconds=1)
+    bus.open("r")
+    bus.publish("r", {"kind": "done", "state": "finished"})
+    assert bus.exists("r")
+    time.sleep(1.5)
+    assert not bus.exists("r")
+
+
+def test_unknown_runs_read_as_closed_and_empty(make_bus):
+    assert read(make_bus(), "ghost", 0) == ([], True)

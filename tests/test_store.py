@@ -1,0 +1,75 @@
+"""Run stores, the same suite on both: an SQLite file and a shared Redis."""
+
+import pytest
+
+from keras_playground.store import RedisRunStore, SqliteRunStore, hash_token
+
+SPEC = {"dataset": {"name": "line"}}
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        made = SqliteRunStore(tmp_path)
+    else:
+        made = RedisRunStore(request.getfixturevalue("redis_url"), request.getfixturevalue("namespace"))
+    yield made
+    made.close()
+
+
+def test_a_run_is_recorded_from_creation_to_its_end(store):
+    store.create("r1", "secret", "alice", SPEC)
+    record = store.get("r1")
+    assert (record.state, record.spec, record.client, record.ended) == ("queued", SPEC, "alice", None)
+    assert record.token_hash == hash_token("secret") and store.model("r1") is None
+    store.finish("r1", "finished", [{"kind": "epoch", "epoch": 1}], {"kind": "done", "state": "finished"},
+                 b"PK-model")
+    record = store.get("r1")
+    assert record.state == "finished" and record.ended >= record.created
+    assert record.history == [{"kind": "epoch", "epoch": 1}] and record.done["state"] == "finished"
+    assert store.model("r1") == b"PK-model"
+    assert store.get("nobody") is None
+
+
+def test_active_runs_are_counted_per_client(store):
+    for run_id, client in (("a", "alice"), ("b", "alice"), ("c", "bob")):
+        store.create(run_id, "t", client, SPEC)
+    assert store.active_count() == 3 and store.active_count("alice") == 2
+    store.finish("a", "stopped", [], None)
+    assert store.active_count() == 2 and store.active_count("alice") == 1 and store.active_count("eve") == 0
+
+
+def test_recent_lists_newest_first_and_by_client(store):
+    for run_id, client in (("a", "alice"), ("b", "bob"), ("c", "alice")):
+        store.create(run_id, "t", client, SPEC)
+    assert [r.id for r in store.recent(10)] == ["c", "b", "a"]
+    assert [r.id for r in store.recent(10, "alice")] == ["c", "a"]
+    assert [r.id for r in store.recent(1)] == ["c"]
+
+
+def test_unfinished_runs_can_be_marked_interrupted(store):
+    store.create("a", "t", "x", SPEC)
+    store.create("b", "t", "x", SPEC)
+    store.finish("b", "finished", [], None)
+    assert store.mark_interrupted(["a", "b"]) == 1
+    assert store.get("a").state == "interrupted" and store.get("b").state == "finished"
+
+
+def test_pruning_keeps_the_newest_ended_runs_and_every_active_one(store):
+    for run_id in ("old", "older_active", "mid", "new"):
+        store.create(run_id, "t", "x", SPEC)
+    for run_id in ("old", "mid", "new"):
+        store.finish(run_id, "finished", [], None, b"m")
+    # creation order: old, older_active, mid, new; keep the 2 newest
+    assert store.prune(2) == 1
+    assert store.get("old") is None and store.model("old") is None
+    assert store.get("older_active") is not None and store.get("mid") is not None
+
+
+def test_recovery_ends_stale_runs_only_where_one_process_trains_them_all(store):
+    store.create("a", "t", "x", SPEC)
+    recovered = store.recover()
+    if isinstance(store, SqliteRunStore):
+        assert recovered == 1 and store.get("a").state == "interrupted"
+    else:  # a worker elsewhere may be training it; the watchdog ends it if that worker dies
+        assert recovered == 0 and store.get("a").state == "queued"
