@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench setup clean chromium
+.PHONY: run test bench setup clean test-services
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,12 +16,14 @@ setup: $(BIN)/.installed
 run: setup  ## start the playground on http://127.0.0.1:8000 (embedded, no other service)
 	$(BIN)/keras-playground serve
 
-# The browser tests drive Debian's Chromium, never a browser Playwright downloads.
-chromium:
-	@command -v chromium >/dev/null || { apt-get update -q && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core; }
+# What the tests drive besides Python: Debian's Chromium (never a browser Playwright
+# downloads) and a real redis-server for the lab-server tests.
+test-services:
+	@command -v chromium >/dev/null && command -v redis-server >/dev/null || { apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+	    chromium fonts-dejavu-core redis-server; }
 
-test: setup chromium  ## every test
+test: setup test-services  ## every test
 	$(BIN)/python -m pytest
 
 bench: setup  ## the reference benchmarks, side by side with model.fit
