@@ -82,6 +82,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         report = run_page_bench()
         print(json.dumps(report, indent=1) if args.json else format_page_report(report))
         return 0
+    if args.lab:
+        from .labbench import format_lab_report, run_lab_bench
+
+        report = run_lab_bench(args.clients[-1], epochs=args.epochs)
+        print(json.dumps(report, indent=1) if args.json else format_lab_report(report))
+        return 0
     if args.server:
         from .loadbench import format_load_report, run_load_bench
 
@@ -157,9 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the classroom benchmark: participants training at once on a real server")
     bench.add_argument("--page", action="store_true",
                        help="the page's frame rate in headless Chromium (needs /usr/bin/chromium)")
+    bench.add_argument("--lab", action="store_true",
+                       help="the lab-server benchmark: embedded vs 1 vs 2 worker processes through Redis "
+                            "(needs redis-server)")
     bench.add_argument("--url", help="with --server: a running server (default: start one here)")
     bench.add_argument("--clients", type=int, nargs="+", default=[1, 10, 30],
-                       help="with --server: participants per round")
+                       help="with --server: participants per round (--lab: the last one)")
     bench.add_argument("--sequential", type=int, default=300,
                        help="with --server: short runs one after another, to watch memory")
     bench.set_defaults(func=cmd_bench)

@@ -83,6 +83,16 @@ def test_done_closes_the_log(make_bus):
     assert [e["kind"] for e in bus.replay("r")] == ["epoch", "epoch", "done"]
 
 
+def test_a_reader_past_the_end_is_told_the_log_is_closed(make_bus):
+    bus = make_bus()
+    bus.open("r")
+    bus.publish("r", {"kind": "epoch", "epoch": 1})
+    bus.publish("r", {"kind": "error", "message": "lost"})
+    events, closed = read(bus, "r", 0)
+    assert closed and [e["kind"] for e in events] == ["epoch", "error"]
+    assert read(bus, "r", events[-1]["seq"]) == ([], True)
+
+
 def test_a_publish_from_another_thread_wakes_a_waiting_reader(make_bus):
     bus = make_bus()
     bus.open("r")

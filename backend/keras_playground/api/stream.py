@@ -41,8 +41,8 @@ async def _send_live(ws: WebSocket, service, run_id: str, after: int) -> None:
             message = "[" + ",".join(item.json for item in found) + "]"
             await asyncio.wait_for(ws.send_text(message), SEND_TIMEOUT)
             after = found[-1].seq
-        if closed and not found:
-            return
+        if closed:
+            return  # `done` or `error` was in what was just sent, or before
 
 
 async def _drain(ws: WebSocket) -> None:

@@ -74,7 +74,8 @@ class EventBus(ABC):
     @abstractmethod
     async def read(self, run_id: str, after: int, timeout: float) -> tuple[list[Logged], bool]:
         """Events after sequence number `after` (waiting up to `timeout` seconds for some),
-        and whether the run's log is closed (its `done` or `error` is among what exists)."""
+        and whether the log is closed: its `done` or `error` is among the events returned
+        (or was before `after`, or the run is unknown), so nothing more will come."""
 
     @abstractmethod
     def exists(self, run_id: str) -> bool: ...

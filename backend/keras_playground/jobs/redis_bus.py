@@ -4,8 +4,8 @@ Each run has a stream whose entry ids are the event sequence numbers (`0-<seq>`)
 "everything after seq N" is a plain range read and any replica can replay any run from
 the start. As in `MemoryBus`, every `status`, `epoch`, `done` and `error` is kept but
 only the newest `frame`: a frame's stream entry is a small marker, and its body lives in
-one key that each new frame overwrites. Publishing and reading are Lua scripts, so a
-reader always sees a consistent snapshot of the log and the newest frame together.
+one key that each new frame overwrites. Publishing is a Lua script (the sequence number,
+the entry and the frame change together); a reader waits on the stream itself.
 An ended run's keys expire after `keep_ended_seconds` (its record stays in the store).
 """
 
@@ -17,7 +17,7 @@ import json
 import redis
 import redis.asyncio as aioredis
 
-from .bus import EventBus, Logged
+from .bus import FINAL_KINDS, EventBus, Logged
 
 # KEYS: stream, seq counter, frame, closed flag. ARGV: kind, event JSON (no seq), TTL of an ended log.
 _PUBLISH = """
@@ -34,14 +34,6 @@ if ARGV[1] == 'done' or ARGV[1] == 'error' then
   for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ARGV[3]) end
 end
 return seq
-"""
-
-# KEYS: stream, frame, closed flag, seq counter. ARGV: after, count.
-# Returns false for an unknown run, else {entries, {frame seq, frame json}, closed}.
-_READ = """
-if redis.call('EXISTS', KEYS[4]) == 0 then return false end
-local entries = redis.call('XRANGE', KEYS[1], '(0-' .. ARGV[1], '+', 'COUNT', ARGV[2])
-return {entries, redis.call('HMGET', KEYS[2], 's', 'j'), redis.call('EXISTS', KEYS[3])}
 """
 
 BATCH = 10_000  # events per read at most (a long run's full replay comes in a few messages)
@@ -80,49 +72,39 @@ class RedisBus(EventBus):
 
     # ----- reading -----
 
-    def _parse(self, result, after: int) -> tuple[list[Logged], bool]:
-        if result is None:
-            return [], True  # an unknown run reads as closed and empty
-        entries, (frame_seq, frame_json), closed = result
-        found: list[Logged] = []
-        newest_frame = None
-        last_seq = after
-        for entry_id, fields in entries:
-            seq = int(entry_id.split(b"-")[1])
-            last_seq = seq
-            values = dict(zip(fields[::2], fields[1::2]))
-            kind = values[b"k"].decode()
-            if kind == "frame":
-                newest_frame = seq
-            else:
-                found.append(Logged(seq, kind, values[b"j"].decode()))
-        # Of the frames in this batch only the newest is kept; a newer one than the batch
-        # will come with its own marker in the next read.
-        if newest_frame is not None and frame_seq is not None and int(frame_seq) <= last_seq:
-            found.append(Logged(int(frame_seq), "frame", frame_json.decode()))
-            found.sort(key=lambda item: item.seq)
-        return found, bool(closed) and len(entries) < BATCH
-
     def closed(self, run_id: str) -> bool:
         """Whether the run's `done` or `error` has been published (or its log expired)."""
         k = self._keys(run_id)
         return bool(self.redis.exists(k["closed"])) or not self.redis.exists(k["seq"])
 
-    async def _snapshot(self, client: aioredis.Redis, run_id: str, after: int) -> tuple[list[Logged], bool]:
-        k = self._keys(run_id)
-        result = await client.eval(_READ, 4, k["stream"], k["frame"], k["closed"], k["seq"], after, BATCH)
-        return self._parse(result, after)
-
     async def read(self, run_id: str, after: int, timeout: float) -> tuple[list[Logged], bool]:
+        # One round trip when events are waiting or arrive within `timeout` (XREAD returns at
+        # once if any entry is newer than `after`), a second only when a frame is among them.
         client = self._aredis()
-        found, closed = await self._snapshot(client, run_id, after)
-        if found or closed:
-            return found, closed
-        # Wait for any entry after `after` (XREAD returns at once if one already exists,
-        # so nothing published between the snapshot and here is missed).
-        await client.xread({self._keys(run_id)["stream"]: f"0-{after}"}, count=1,
-                           block=max(1, int(timeout * 1000)))
-        return await self._snapshot(client, run_id, after)
+        k = self._keys(run_id)
+        reply = await client.xread({k["stream"]: f"0-{after}"}, count=BATCH,
+                                   block=max(1, int(timeout * 1000)))
+        if not reply:
+            closed = await client.exists(k["closed"]) or not await client.exists(k["seq"])
+            return [], bool(closed)
+        found: list[Logged] = []
+        newest_frame, last_seq, closed = False, after, False
+        for entry_id, fields in reply[0][1]:
+            last_seq = int(entry_id.split(b"-")[1])
+            kind = fields[b"k"].decode()
+            if kind == "frame":
+                newest_frame = True
+            else:
+                found.append(Logged(last_seq, kind, fields[b"j"].decode()))
+                closed = closed or kind in FINAL_KINDS
+        if newest_frame:
+            # Only the newest frame is kept. One newer than this batch is left for the next
+            # read, which will hold its marker (and the epochs before it).
+            frame_seq, frame_json = await client.hmget(k["frame"], "s", "j")
+            if frame_seq is not None and after < int(frame_seq) <= last_seq:
+                found.append(Logged(int(frame_seq), "frame", frame_json.decode()))
+                found.sort(key=lambda item: item.seq)
+        return found, closed
 
     def replay(self, run_id: str) -> list[dict]:
         stream, start, events = self._keys(run_id)["stream"], "-", []
