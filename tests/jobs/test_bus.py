@@ -100,11 +100,14 @@ def test_a_publish_from_another_thread_wakes_a_waiting_reader(make_bus):
     async def wait_for_it():
         if isinstance(bus, MemoryBus):
             bus.bind_loop(asyncio.get_running_loop())
-        threading.Timer(0.2, lambda: bus.publish("r", {"kind": "epoch", "epoch": 1})).start()
+        publisher = threading.Timer(0.2, lambda: bus.publish("r", {"kind": "epoch", "epoch": 1}))
+        publisher.start()
         loop = asyncio.get_running_loop()
         started = loop.time()
         found, _ = await bus.read("r", 0, timeout=30)
-        return found, loop.time() - started
+        waited = loop.time() - started
+        publisher.join()  # its reply may still be on the way when the reader wakes
+        return found, waited
 
     found, waited = asyncio.run(wait_for_it())
     assert len(found) == 1 and waited < 10  # woken by the publish, not by the 30 s timeout
