@@ -17,7 +17,8 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from . import __version__
-from .api import catalog, errors, preview, runs, stream
+from .api import catalog, errors, preview, rooms, runs, stream
+from .classroom import Classroom
 from .api.body_limit import BodyLimit
 from .config import Settings, get_settings
 from .engine.runtime import configure_threads
@@ -27,28 +28,30 @@ from .jobs.redis_bus import RedisBus
 from .jobs.runner import LocalRunner, Runner
 from .jobs.service import RunService
 from .jobs.training import Trainer, store_finisher
-from .store import RedisRunStore, RunStore, SqliteRunStore
+from .lessons import load_lessons
+from .store import RedisRoomStore, RedisRunStore, RoomStore, RunStore, SqliteRoomStore, SqliteRunStore
 
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
-def embedded_backends(settings: Settings) -> tuple[RunStore, EventBus, Runner]:
-    """One process: an SQLite file, the in-memory bus, training threads."""
+def embedded_backends(settings: Settings) -> tuple[RunStore, RoomStore, EventBus, Runner]:
+    """One process: SQLite files, the in-memory bus, training threads."""
     store = SqliteRunStore(settings.data_dir)
     bus = MemoryBus()
     bus.bind_loop(asyncio.get_running_loop())
     trainer = Trainer(bus, store_finisher(store), resolution=settings.grid_resolution,
                       thumb=settings.thumb_resolution, frames_per_second=settings.frames_per_second,
                       frame_budget=settings.frame_budget)
-    return store, bus, LocalRunner(trainer, threads=settings.training_threads)
+    return (store, SqliteRoomStore(settings.data_dir), bus,
+            LocalRunner(trainer, threads=settings.training_threads))
 
 
-def redis_backends(settings: Settings) -> tuple[RunStore, EventBus, Runner]:
-    """A lab server: records, events and the queue in Redis; `keras-playground worker`s train."""
+def redis_backends(settings: Settings) -> tuple[RunStore, RoomStore, EventBus, Runner]:
+    """A lab server: records, rooms, events and the queue in Redis; `keras-playground worker`s train."""
     url = settings.redis_url
     store, bus = RedisRunStore(url), RedisBus(url)
-    return store, bus, DramatiqRunner(bus, store, make_broker(url), url=url)
+    return store, RedisRoomStore(url), bus, DramatiqRunner(bus, store, make_broker(url), url=url)
 
 
 async def _reap_forever(runner: DramatiqRunner, every: float) -> None:
@@ -67,12 +70,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         configure_threads(settings.tf_threads)
+        app.state.lessons = load_lessons(settings.limits, settings.lessons_dir)  # a bad file stops the start
         build = redis_backends if settings.redis_url else embedded_backends
-        store, bus, runner = build(settings)
+        store, rooms_store, bus, runner = build(settings)
         store.recover()  # embedded: whatever was active when the last server stopped
         store.prune(settings.keep_runs)
         service = RunService(settings, store, bus, runner)
         app.state.settings, app.state.service = settings, service
+        app.state.classroom = Classroom(settings, rooms_store, store, bus)
         reaper = None
         if isinstance(runner, DramatiqRunner):
             reaper = asyncio.create_task(_reap_forever(runner, settings.heartbeat_seconds))
@@ -83,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 reaper.cancel()
             await asyncio.to_thread(service.shutdown)
             bus.close()
+            rooms_store.close()
             store.close()
 
     app = FastAPI(title="Keras Playground", version=__version__, lifespan=lifespan,
@@ -96,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(runs.router)
     app.include_router(stream.router)
     app.include_router(preview.router)
+    app.include_router(rooms.router)
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def plotly_js():

@@ -19,6 +19,11 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("playground-data"),
                            description="Where runs, rooms and trained models are kept.")
+    lessons_dir: Path | None = Field(default=None,
+                                     description="A folder of extra lesson files (docs/lessons.md), beside the built-in ones.")
+    instructor_password: str | None = Field(default=None,
+                                            description="Unset: anyone may open a room. Set: opening a room needs it.")
+    max_rooms: int = Field(default=200, ge=1, description="Open rooms at most; opening one more is refused until one closes.")
     redis_url: str | None = Field(default=None,
                                   description="Unset: embedded mode. Set: distributed workers via Redis.")
     max_active_runs: int = Field(default=64, ge=1, description="Runs queued or training, all clients.")

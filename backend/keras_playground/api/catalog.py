@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, Request
 
 from .. import __version__
 from ..data import catalog_entries
 from ..jobs.distributed import DramatiqRunner
+from ..lessons import lesson_json, lesson_summaries
 from ..specs import ACTIVATIONS, FEATURES, LOSSES, OPTIMIZERS
 from .deps import ServiceDep, SettingsDep
 
@@ -24,7 +25,7 @@ def health(service: ServiceDep):
 
 
 @router.get("/catalog")
-def catalog(settings: SettingsDep):
+def catalog(settings: SettingsDep, request: Request):
     return {
         "datasets": catalog_entries(),
         "features": list(FEATURES),
@@ -32,5 +33,14 @@ def catalog(settings: SettingsDep):
         "optimizers": list(OPTIMIZERS),
         "losses": list(LOSSES),
         "limits": settings.limits.model_dump(),
-        "lessons": [],
+        "lessons": lesson_summaries(request.app.state.lessons),
     }
+
+
+@router.get("/lessons/{lesson_id}")
+def lesson(lesson_id: str, request: Request):
+    """A lesson, whole: each step's text, settings (a run spec), what to try and watch."""
+    for found in request.app.state.lessons:
+        if found.id == lesson_id:
+            return lesson_json(found)
+    raise HTTPException(404, f"No lesson {lesson_id!r}.")

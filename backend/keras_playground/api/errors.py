@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..classroom import Forbidden, RoomClosed, RoomNotFound
 from ..data import CsvError
 from ..jobs.service import Busy, NotAllowed, RunNotFound
 from ..specs import SpecError, field_path
@@ -56,6 +57,21 @@ def install(app: FastAPI) -> None:
                                 content={"detail": "Controlling a run needs its token: "
                                                    "Authorization: Bearer <token>."})
         return JSONResponse(status_code=403, content={"detail": "This token does not control this run."})
+
+    @app.exception_handler(RoomNotFound)
+    async def room_not_found(request: Request, exc: RoomNotFound):
+        return JSONResponse(status_code=404, content={"detail": f"No room or participant {exc.args[0]!r}."})
+
+    @app.exception_handler(RoomClosed)
+    async def room_closed(request: Request, exc: RoomClosed):
+        return JSONResponse(status_code=410, content={"detail": "The instructor has closed this room."})
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden):
+        if "authorization" not in request.headers and "password" not in str(exc):
+            return JSONResponse(status_code=401, headers={"WWW-Authenticate": "Bearer"},
+                                content={"detail": f"{exc} Send it as Authorization: Bearer <token>."})
+        return JSONResponse(status_code=403, content={"detail": str(exc)})
 
     @app.exception_handler(Busy)
     async def busy(request: Request, exc: Busy):

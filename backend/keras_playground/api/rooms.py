@@ -1,0 +1,244 @@
+"""Rooms: open, join, share (follow mode), challenge, submit; the room's live stream.
+
+WS /api/rooms/{code}/stream sends JSON arrays of events, like a run's stream:
+- `room`: the room's public view (participants, what the instructor shares, the
+  challenge and its leaderboard), whenever it changes; only the newest matters;
+- `wall`: a participant's current run as the class wall shows it (epoch, accuracy, state,
+  a small boundary picture), at most WALL_INTERVAL apart per participant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import time
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..classroom import Classroom, RoomNotFound, room_log
+from .deps import TokenDep
+
+router = APIRouter(prefix="/api/rooms", tags=["rooms"])
+
+WALL_INTERVAL = 0.25  # seconds between two wall updates of one participant
+WAIT = 15.0
+SEND_TIMEOUT = 30.0
+CLOSE_UNKNOWN = 4404
+
+
+def _classroom(request: Request) -> Classroom:
+    return request.app.state.classroom
+
+
+class OpenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(default="", max_length=200)
+    password: str | None = Field(default=None, max_length=200)
+
+
+class JoinRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=200)
+
+
+class RunRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    run_id: str = Field(max_length=64)
+    run_token: str = Field(max_length=128)
+
+
+class FollowRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    spec: dict[str, Any] | None = None
+    run_id: str | None = Field(default=None, max_length=64)
+    lesson: dict[str, Any] | None = None  # {"id": "...", "step": 0}
+
+
+class ChallengeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(default="", max_length=200)
+    dataset: dict[str, Any]
+    max_parameters: int
+    max_epochs: int
+
+
+@router.post("", status_code=201)
+def open_room(request: Request, body: OpenRequest):
+    opened = _classroom(request).open(body.title, body.password)
+    return {"code": opened.code, "instructor_token": opened.instructor_token}
+
+
+@router.get("/{code}")
+def get_room(request: Request, code: str):
+    return _classroom(request).view(code)
+
+
+@router.get("/{code}/leaderboard")
+def get_leaderboard(request: Request, code: str):
+    view = _classroom(request).view(code)
+    return {"challenge": view["challenge"], "leaderboard": view["leaderboard"]}
+
+
+@router.post("/{code}/join", status_code=201)
+def join_room(request: Request, code: str, body: JoinRequest):
+    joined = _classroom(request).join(code, body.name)
+    return {"participant": joined.participant, "token": joined.token, "name": joined.name, "code": code.upper()}
+
+
+@router.post("/{code}/runs")
+def register_run(request: Request, code: str, body: RunRef, token: TokenDep):
+    _classroom(request).set_run(code, token, body.run_id, body.run_token)
+    return {"run_id": body.run_id}
+
+
+@router.post("/{code}/submissions", status_code=201)
+def submit_run(request: Request, code: str, body: RunRef, token: TokenDep):
+    return _classroom(request).submit(code, token, body.run_id, body.run_token)
+
+
+@router.post("/{code}/follow")
+def share(request: Request, code: str, body: FollowRequest, token: TokenDep):
+    return _classroom(request).follow(code, token, spec=body.spec, run_id=body.run_id, lesson=body.lesson)
+
+
+@router.post("/{code}/challenge")
+def open_challenge(request: Request, code: str, body: ChallengeRequest, token: TokenDep):
+    return _classroom(request).open_challenge(code, token, title=body.title, dataset=body.dataset,
+                                              max_parameters=body.max_parameters, max_epochs=body.max_epochs)
+
+
+@router.delete("/{code}/challenge")
+def end_challenge(request: Request, code: str, token: TokenDep):
+    return _classroom(request).end_challenge(code, token)
+
+
+@router.delete("/{code}/participants/{participant}")
+def remove_participant(request: Request, code: str, participant: str, token: TokenDep):
+    return _classroom(request).remove(code, token, participant)
+
+
+@router.delete("/{code}")
+def close_room(request: Request, code: str, token: TokenDep):
+    return _classroom(request).close(code, token)
+
+
+# ----- the live stream: the room's view, and the class wall -----
+
+def _thumbnail(frame: dict) -> dict:
+    """The frame's boundary at half its side (every other cell): enough for a wall tile."""
+    side = frame["resolution"]
+    cells = np.frombuffer(base64.b64decode(frame["boundary"]), dtype=np.uint8).reshape(side, side)
+    small = np.ascontiguousarray(cells[::2, ::2])
+    return {"resolution": small.shape[0], "boundary": base64.b64encode(small.tobytes()).decode("ascii")}
+
+
+class Wall:
+    """Follows the current run of every participant and sends their tiles, throttled."""
+
+    def __init__(self, service, send):
+        self.service, self.send = service, send
+        self.followed: dict[str, tuple[str, asyncio.Task]] = {}  # participant -> (run id, reader)
+
+    def sync(self, view: dict) -> None:
+        """Follow the runs the room's view names now; drop the rest."""
+        wanted = {p["id"]: p["run_id"] for p in view["participants"] if p["run_id"]}
+        for pid, (run_id, task) in list(self.followed.items()):
+            if wanted.get(pid) != run_id:
+                task.cancel()
+                del self.followed[pid]
+        for pid, run_id in wanted.items():
+            if pid not in self.followed:
+                self.followed[pid] = (run_id, asyncio.create_task(self._follow(pid, run_id)))
+
+    def stop(self) -> None:
+        for _, task in self.followed.values():
+            task.cancel()
+
+    async def _follow(self, pid: str, run_id: str) -> None:
+        tile = {"kind": "wall", "participant": pid, "run_id": run_id, "epoch": 0, "epochs": None,
+                "metric": None, "val_metric": None, "state": "queued", "at": None}
+        record = await asyncio.to_thread(self.service.store.get, run_id)
+        if record is None:
+            return
+        tile["epochs"] = record.spec["training"]["epochs"]
+        if not self.service.bus.exists(run_id):  # ended before this server started: its record
+            done = record.done or {}
+            tile.update(state=record.state, epoch=done.get("epochs", 0), metric=done.get("metric"),
+                        val_metric=done.get("val_metric"))
+            await self.send([tile])
+            return
+        after, sent_at, dirty = 0, 0.0, False
+        while True:
+            found, closed = await self.service.bus.read(run_id, after, min(WALL_INTERVAL, WAIT))
+            for item in found:
+                event = json.loads(item.json)
+                kind = event["kind"]
+                if kind == "epoch":
+                    tile.update(epoch=event["epoch"], metric=event["metric"], val_metric=event["val_metric"])
+                elif kind == "frame":
+                    tile.update(_thumbnail(event))
+                elif kind == "status":
+                    tile["state"] = event["state"]
+                elif kind in ("done", "error"):
+                    tile["state"] = event.get("state", "failed")
+                dirty = True
+                after = item.seq
+            now = time.monotonic()
+            if dirty and (closed or now - sent_at >= WALL_INTERVAL):
+                tile["at"] = time.time()
+                await self.send([dict(tile)])
+                sent_at, dirty = now, False
+            if closed and not dirty:
+                return
+
+
+@router.websocket("/{code}/stream")
+async def room_stream(ws: WebSocket, code: str):
+    classroom: Classroom = ws.app.state.classroom
+    try:
+        view = await asyncio.to_thread(classroom.view, code)
+    except RoomNotFound:
+        await ws.close(code=CLOSE_UNKNOWN, reason="unknown room")
+        return
+    await ws.accept()
+    lock = asyncio.Lock()
+
+    async def send(events: list[dict]) -> None:
+        async with lock:
+            await asyncio.wait_for(ws.send_text(json.dumps(events, separators=(",", ":"))), SEND_TIMEOUT)
+
+    wall = Wall(ws.app.state.service, send)
+    log = room_log(view["code"])
+    classroom.bus.open(log)
+
+    async def follow_room() -> None:
+        await send([view])
+        wall.sync(view)
+        after = 0
+        while True:
+            found, _ = await classroom.bus.read(log, after, WAIT)
+            if found:  # views are kept newest-only: the last is the room as it is now
+                after = found[-1].seq
+                latest = json.loads(found[-1].json)
+                await send([latest])
+                wall.sync(latest)
+
+    async def drain() -> None:
+        with contextlib.suppress(WebSocketDisconnect):
+            while (await ws.receive())["type"] != "websocket.disconnect":
+                pass
+
+    tasks = {asyncio.create_task(follow_room()), asyncio.create_task(drain())}
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        wall.stop()
+        with contextlib.suppress(Exception):
+            await ws.close(code=1000)

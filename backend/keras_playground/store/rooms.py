@@ -1,0 +1,129 @@
+"""Rooms of the classroom, kept as JSON documents: SQLite (embedded) or Redis (lab server).
+
+A room is small (its participants, what the instructor shares, the challenge and its
+submissions), so each is one document, changed with `update(code, change)`: read,
+change, write, atomically, so two participants joining at once on two web replicas
+both count.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Callable
+
+import redis
+
+Change = Callable[[dict], None]  # changes a room document in place (it may raise to refuse)
+
+
+class RoomStore(ABC):
+    @abstractmethod
+    def create(self, room: dict) -> bool:
+        """Keep a new room; False if its code is taken."""
+
+    @abstractmethod
+    def get(self, code: str) -> dict | None: ...
+
+    @abstractmethod
+    def update(self, code: str, change: Change) -> dict | None:
+        """Apply `change` to the room atomically and keep it; the changed room, or None."""
+
+    @abstractmethod
+    def open_count(self) -> int: ...
+
+    def close(self) -> None:
+        pass
+
+
+class SqliteRoomStore(RoomStore):
+    def __init__(self, data_dir: Path):
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(Path(data_dir) / "rooms.sqlite3", check_same_thread=False,
+                                   isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS rooms (code TEXT PRIMARY KEY, doc TEXT NOT NULL, "
+                         "created REAL NOT NULL, closed INTEGER NOT NULL DEFAULT 0)")
+        self._lock = threading.Lock()
+
+    def create(self, room: dict) -> bool:
+        with self._lock:
+            try:
+                self._db.execute("INSERT INTO rooms (code, doc, created) VALUES (?, ?, ?)",
+                                 (room["code"], json.dumps(room), time.time()))
+            except sqlite3.IntegrityError:
+                return False
+        return True
+
+    def get(self, code: str) -> dict | None:
+        with self._lock:
+            row = self._db.execute("SELECT doc FROM rooms WHERE code = ?", (code,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def update(self, code: str, change: Change) -> dict | None:
+        with self._lock:  # one process: the lock makes read-change-write atomic
+            row = self._db.execute("SELECT doc FROM rooms WHERE code = ?", (code,)).fetchone()
+            if row is None:
+                return None
+            room = json.loads(row[0])
+            change(room)
+            self._db.execute("UPDATE rooms SET doc = ?, closed = ? WHERE code = ?",
+                             (json.dumps(room), int(room.get("closed", False)), code))
+        return room
+
+    def open_count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM rooms WHERE closed = 0").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class RedisRoomStore(RoomStore):
+    def __init__(self, url: str, namespace: str = "kp"):
+        self.redis = redis.Redis.from_url(url)
+        self.ns = namespace
+
+    def _key(self, code: str) -> str:
+        return f"{self.ns}:room:{code}"
+
+    def create(self, room: dict) -> bool:
+        if not self.redis.set(self._key(room["code"]), json.dumps(room), nx=True):
+            return False
+        self.redis.sadd(f"{self.ns}:rooms:open", room["code"])
+        return True
+
+    def get(self, code: str) -> dict | None:
+        raw = self.redis.get(self._key(code))
+        return json.loads(raw) if raw else None
+
+    def update(self, code: str, change: Change) -> dict | None:
+        key = self._key(code)
+        with self.redis.pipeline() as pipe:
+            while True:  # optimistic: redo the change if another replica changed the room meanwhile
+                try:
+                    pipe.watch(key)
+                    raw = pipe.get(key)
+                    if raw is None:
+                        return None
+                    room = json.loads(raw)
+                    change(room)
+                    pipe.multi()
+                    pipe.set(key, json.dumps(room))
+                    if room.get("closed"):
+                        pipe.srem(f"{self.ns}:rooms:open", code)
+                    pipe.execute()
+                    return room
+                except redis.WatchError:
+                    continue
+
+    def open_count(self) -> int:
+        return self.redis.scard(f"{self.ns}:rooms:open")
+
+    def close(self) -> None:
+        self.redis.close()
