@@ -57,6 +57,15 @@ export const api = {
   control: (id, token, action, extra = {}) => request(`/api/runs/${id}/control`, {
     method: "POST", json: { action, ...extra }, headers: { Authorization: `Bearer ${token}` },
   }),
+  lesson: (id) => request(`/api/lessons/${id}`),
+  openRoom: (title, password) => request("/api/rooms", { method: "POST", json: { title, password: password || null } }),
+  room: (code) => request(`/api/rooms/${code}`),
+  joinRoom: (code, name) => request(`/api/rooms/${code}/join`, { method: "POST", json: { name } }),
+  // As the instructor (their token) or a participant (theirs): `action` is the path after the code.
+  roomAction: (code, token, action, json, method = "POST") => request(`/api/rooms/${code}/${action}`, {
+    method, json, headers: { Authorization: `Bearer ${token}` },
+  }),
+  closeRoom: (code, token) => request(`/api/rooms/${code}`, { method: "DELETE", headers: { Authorization: `Bearer ${token}` } }),
   codeUrl: (id) => `/api/runs/${id}/code`,
   modelUrl: (id) => `/api/runs/${id}/model`,
 };

@@ -7,7 +7,8 @@ import { CLASS_COLORS } from "./colors.js";
 import { copyText, download, highlightPython } from "./code.js";
 import { NetworkView } from "./network.js";
 import { showProblems, clearProblems } from "./problems.js";
-import { EXERCISES, clone, readUrl, urlFor } from "./state.js";
+import { startRoom } from "./room.js";
+import { EXERCISES, clone, normalize, readUrl, urlFor } from "./state.js";
 import { RunStream } from "./stream.js";
 
 const $ = (id) => document.getElementById(id);
@@ -33,6 +34,7 @@ const boundary = new BoundaryView($("boundary"));
 const stats = { framesReceived: 0, frameMs: 0 };
 const curves = new Curves($("loss-chart"), $("metric-chart"));
 let network;
+let room = null; // the room bar's side, when the page is opened in a room (?room=CODE)
 
 // ---------------------------------------------------------------- the spec
 
@@ -486,6 +488,7 @@ function setRunState(text) {
 }
 
 function syncButtons() {
+  room?.runChanged();
   const run = page.run, live = run && !run.done;
   $("pause").disabled = !live;
   $("stop").disabled = !live;
@@ -505,6 +508,7 @@ async function startRun(paused) {
     setRunState("queued");
     syncButtons();
     page.run.stream = new RunStream(created.id, { onEvent: onEvent(page.run), onConnection: showConnection });
+    room?.runCreated(page.run);
     return page.run;
   } catch (err) {
     setRunState("");
@@ -642,12 +646,14 @@ function onEvent(run) {
         run.done = event;
         showDone(event);
         syncButtons();
+        room?.runChanged();
         break;
       case "error":
         run.done = event;
         setRunState("failed");
         setProblems("run", [{ field: null, msg: event.message }]);
         syncButtons();
+        room?.runChanged();
         break;
     }
   };
@@ -746,6 +752,12 @@ async function start() {
   syncButtons();
   if (fromUrl.warning) setProblems("link", [{ field: null, msg: fromUrl.warning }]);
   window.playground = { page, boundary, curves, network, stats }; // for the end-to-end tests and the curious
+  room = await startRoom({
+    catalog: page.catalog,
+    applySpec: (spec) => { page.spec = normalize(clone(spec)); changed({ data: true, structural: true }); },
+    spec: specToSend,
+    run: () => page.run,
+  });
   document.body.dataset.ready = "true";
 }
 

@@ -84,9 +84,12 @@ export function readUrl(search = location.search) {
   return state;
 }
 
-/** The address that reproduces `spec` and `view` (and keeps the hidden controls hidden). */
+/** The address that reproduces `spec` and `view` (and keeps the hidden controls hidden,
+ * and the room the page is in). */
 export function urlFor(spec, view, hide) {
   const params = new URLSearchParams();
+  const room = new URLSearchParams(location.search).get("room");
+  if (room) params.set("room", room);
   params.set("s", toBase64Url(JSON.stringify({ spec, view })));
   if (hide.length) params.set("hide", hide.join(","));
   return `${location.pathname}?${params}`;

@@ -21,6 +21,8 @@ from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..classroom import Classroom, RoomNotFound, room_log
+from ..data import problem_of
+from ..specs import DatasetSpec
 from .deps import TokenDep
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
@@ -166,6 +168,7 @@ class Wall:
         if record is None:
             return
         tile["epochs"] = record.spec["training"]["epochs"]
+        tile["problem"], _ = problem_of(DatasetSpec.model_validate(record.spec["dataset"]))  # the colours
         if not self.service.bus.exists(run_id):  # ended before this server started: its record
             done = record.done or {}
             tile.update(state=record.state, epoch=done.get("epochs", 0), metric=done.get("metric"),

@@ -1,0 +1,188 @@
+// The room bar of the participant's page (?room=CODE): the course lesson, what the
+// instructor shares (settings, a live run), the challenge, and for the instructor the
+// tools to share, set a challenge, remove participants and close the room.
+// Names and texts from the server are always set as text, never as HTML.
+
+import { api, ApiError } from "./api.js";
+import { BoundaryView } from "./boundary.js";
+import { membership, RoomStream } from "./membership.js";
+import { RunStream } from "./stream.js";
+
+const $ = (id) => document.getElementById(id);
+
+function percent(value) {
+  return value === null || value === undefined ? "–" : `${(value * 100).toFixed(1)} %`;
+}
+
+/** hooks: {catalog, applySpec(spec), spec(), run()}. Returns {runCreated, runEnded} or null. */
+export async function startRoom(hooks) {
+  const code = new URLSearchParams(location.search).get("room")?.toUpperCase();
+  if (!code) return null;
+  const bar = $("room-bar");
+  bar.hidden = false;
+  $("room-code").textContent = code;
+  const me = membership(code);
+  if (!me) {
+    $("room-who").textContent = "you have not joined this room";
+    const link = document.createElement("a");
+    link.href = `/join.html?code=${encodeURIComponent(code)}`;
+    link.textContent = "Join it";
+    $("room-status").replaceChildren(link);
+    return null;
+  }
+  const instructor = me.role === "instructor";
+  $("room-who").textContent = instructor ? "you are the instructor" : `you are ${me.name}`;
+  const room = { code, me, view: null, lessons: hooks.catalog.lessons, lesson: null, step: 0,
+    followed: null, followStream: null, followBoundary: new BoundaryView($("follow-boundary"), { radius: 0 }) };
+
+  const fail = (err) => { $("room-error").textContent = err instanceof ApiError ? err.message : String(err); };
+  const ok = () => { $("room-error").textContent = ""; };
+  const act = (action, json, method) => api.roomAction(code, me.token, action, json, method).then((r) => { ok(); return r; }, fail);
+
+  // ----- lessons (anyone may step through them; the instructor's shared step leads)
+  $("lesson-select").replaceChildren(...room.lessons.map((l) => new Option(l.title, l.id)));
+  async function showLesson(id, step) {
+    if (!room.lesson || room.lesson.id !== id) room.lesson = await api.lesson(id);
+    room.step = Math.max(0, Math.min(step, room.lesson.steps.length - 1));
+    const s = room.lesson.steps[room.step];
+    $("lesson-select").value = id;
+    $("lesson-step-number").textContent = `step ${room.step + 1} of ${room.lesson.steps.length}`;
+    $("lesson-step-title").textContent = s.title;
+    $("lesson-step-text").textContent = s.text;
+    $("lesson-step-try").textContent = s.try;
+    $("lesson-step-watch").textContent = s.watch;
+  }
+  $("lesson-select").onchange = () => showLesson($("lesson-select").value, 0);
+  $("lesson-prev").onclick = () => showLesson(room.lesson.id, room.step - 1);
+  $("lesson-next").onclick = () => showLesson(room.lesson.id, room.step + 1);
+  $("lesson-load").onclick = () => hooks.applySpec(room.lesson.steps[room.step].settings);
+  if (room.lessons.length) await showLesson(room.lessons[0].id, 0);
+
+  // ----- what the instructor shares
+  function followRun(runId) {
+    if (room.followed === runId) return;
+    room.followStream?.close();
+    room.followed = runId;
+    $("follow-live").hidden = !runId;
+    if (!runId) return;
+    $("follow-epoch").textContent = "0";
+    $("follow-acc").textContent = "–";
+    room.followStream = new RunStream(runId, {
+      onEvent: (event) => {
+        if (event.kind === "epoch") {
+          $("follow-epoch").textContent = event.epoch;
+          $("follow-acc").textContent = percent(event.val_metric);
+        } else if (event.kind === "frame") {
+          room.followBoundary.setFrame(event);
+        }
+      },
+    });
+  }
+
+  function render(view) {
+    room.view = view;
+    $("room-title").textContent = view.title;
+    if (view.closed) $("room-status").textContent = "The instructor has closed this room.";
+    const follow = view.follow;
+    const sharing = Boolean(follow.spec || follow.run_id);
+    $("follow-panel").hidden = instructor || !sharing;
+    if (!instructor) {
+      const lesson = follow.lesson && room.lessons.find((l) => l.id === follow.lesson.id);
+      $("follow-text").textContent = [follow.run_id ? "A live run of the instructor." : "The instructor's settings.",
+        lesson ? `Lesson: ${lesson.title}, step ${follow.lesson.step + 1}.` : ""].join(" ");
+      followRun(follow.run_id);
+      if (lesson && (room.shared?.id !== follow.lesson.id || room.shared?.step !== follow.lesson.step)) {
+        room.shared = follow.lesson;
+        showLesson(follow.lesson.id, follow.lesson.step);
+      }
+    }
+    const challenge = view.challenge;
+    $("challenge-panel").hidden = !challenge;
+    if (challenge) {
+      $("challenge-title").textContent = `Challenge: ${challenge.title}`;
+      $("challenge-limits").textContent = `${challenge.dataset.name}; at most ${challenge.max_parameters} parameters`
+        + ` and ${challenge.max_epochs} epochs. Ranked by accuracy on a hidden test set.`;
+      $("submit-run").hidden = instructor;
+    }
+    if (instructor) renderParticipants(view);
+    syncRunButtons();
+  }
+
+  $("follow-load").onclick = async () => {
+    const follow = room.view.follow;
+    if (follow.spec) hooks.applySpec(follow.spec);
+    else if (follow.run_id) hooks.applySpec((await api.getRun(follow.run_id)).spec);
+  };
+
+  // ----- the challenge
+  $("challenge-load").onclick = () => {
+    const spec = hooks.spec();
+    hooks.applySpec({ ...spec, dataset: room.view.challenge.dataset });
+  };
+  $("submit-run").onclick = async () => {
+    const run = hooks.run();
+    $("submit-result").textContent = "scoring on the hidden test set…";
+    try {
+      const result = await api.roomAction(code, me.token, "submissions", { run_id: run.id, run_token: run.token });
+      $("submit-result").textContent = `Hidden-test accuracy ${percent(result.accuracy)} with ${result.parameters}`
+        + ` parameters: your best is number ${result.best_rank} on the leaderboard.`;
+    } catch (err) {
+      $("submit-result").textContent = `Not accepted: ${err.message}`;
+    }
+  };
+
+  function syncRunButtons() {
+    const run = hooks.run();
+    $("submit-run").disabled = !(run && run.done && run.done.kind === "done" && room.view?.challenge);
+    $("share-run").disabled = !(run && !run.done);
+  }
+
+  // ----- the instructor's tools
+  function renderParticipants(view) {
+    $("participant-count").textContent = view.participants.length;
+    $("participant-list").replaceChildren(...view.participants.map((p) => {
+      const item = document.createElement("li");
+      const name = document.createElement("span");
+      name.textContent = p.name;
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.textContent = "remove";
+      remove.title = `Remove ${p.name} from the room`;
+      remove.onclick = () => act(`participants/${p.id}`, undefined, "DELETE");
+      item.append(name, remove);
+      return item;
+    }));
+  }
+
+  if (instructor) {
+    $("instructor-tools").hidden = false;
+    $("join-url").textContent = `${location.origin}/join.html`;
+    $("join-code").textContent = code;
+    $("open-presenter").href = `/presenter.html?room=${code}`;
+    const lessonRef = () => (room.lesson ? { id: room.lesson.id, step: room.step } : null);
+    $("share-settings").onclick = () => act("follow", { spec: hooks.spec(), run_id: null, lesson: lessonRef() });
+    $("share-run").onclick = () => act("follow", { spec: hooks.spec(), run_id: hooks.run().id, lesson: lessonRef() });
+    $("set-challenge").onclick = () => act("challenge", {
+      title: room.lesson?.title ?? "Challenge", dataset: hooks.spec().dataset,
+      max_parameters: Number($("challenge-params").value), max_epochs: Number($("challenge-epochs").value),
+    });
+    $("end-challenge").onclick = () => act("challenge", undefined, "DELETE");
+    $("close-room").onclick = async () => {
+      if (confirm("Close the room? Participants can no longer join or submit.")) {
+        await api.closeRoom(code, me.token).catch(fail);
+      }
+    };
+  }
+
+  const stream = new RoomStream(code, (event) => { if (event.kind === "room") render(event); });
+  window.playground.room = room;
+
+  return {
+    async runCreated(run) {
+      syncRunButtons();
+      if (!instructor) await act("runs", { run_id: run.id, run_token: run.token });
+    },
+    runChanged: syncRunButtons,
+    close: () => stream.close(),
+  };
+}

@@ -1,0 +1,73 @@
+"""The classroom in three browsers: the instructor's page, a participant's page and the
+demo screen, each its own Chromium context (its own storage, so its own role)."""
+
+import re
+
+from .conftest import wait_for_state
+
+NAME = "Ada <b>Lovelace</b>"  # shown as typed: names are text, never HTML
+
+
+def test_join_follow_wall_and_challenge_across_three_browsers(open_page):
+    instructor = open_page("/instructor.html")
+    instructor.get_by_test_id("room-title-input").fill("Monday class")
+    instructor.get_by_test_id("open-room").click()
+    instructor.wait_for_url(re.compile(r"\?room=[A-Z0-9]{6}"))
+    instructor.wait_for_selector("body[data-ready=true]")
+    code = instructor.get_by_test_id("room-code").text_content()
+    assert len(code) == 6 and instructor.get_by_test_id("instructor-tools").is_visible()
+
+    participant = open_page("/join.html")
+    participant.get_by_test_id("join-code").fill(code.lower())
+    participant.get_by_test_id("join-name").fill(NAME)
+    participant.get_by_test_id("join-submit").click()
+    participant.wait_for_url(re.compile(rf"\?room={code}"))
+    participant.wait_for_selector("body[data-ready=true]")
+    assert participant.get_by_test_id("room-who").text_content() == f"you are {NAME}"
+    assert participant.get_by_test_id("instructor-tools").is_hidden()
+
+    screen = open_page(f"/presenter.html?room={code}", width=1600, height=900)
+    assert screen.get_by_test_id("join-code").text_content() == code
+    tile = screen.locator(".tile", has_text="Lovelace")
+    tile.wait_for()
+    assert tile.locator(".name").text_content() == NAME and screen.locator(".tile b").count() == 0
+
+    # Follow mode: the instructor loads the first lesson step and shares it.
+    instructor.get_by_test_id("lesson-load").click()
+    instructor.wait_for_function("() => window.playground.page.spec.training.batch_size === 4")
+    instructor.get_by_test_id("share-settings").click()
+    participant.get_by_test_id("follow").wait_for()
+    participant.get_by_test_id("follow-load").click()
+    participant.wait_for_function("() => window.playground.page.spec.dataset.name === 'line'"
+                                  " && window.playground.page.spec.training.batch_size === 4")
+
+    # The instructor's live run reaches the participant's follow panel and the demo screen.
+    instructor.get_by_test_id("train").click()
+    instructor.wait_for_function("() => !document.getElementById('share-run').disabled")
+    instructor.get_by_test_id("share-run").click()
+    participant.wait_for_function("() => Number(document.querySelector('[data-testid=follow-epoch]').textContent) > 0")
+    screen.wait_for_function("() => Number(document.querySelector('[data-testid=presenter-epoch]').textContent) > 0")
+    wait_for_state(instructor, "finished")
+
+    # The participant trains: the class wall shows the run to its last epoch.
+    participant.get_by_test_id("train").click()
+    wait_for_state(participant, "finished")
+    screen.wait_for_function("() => document.querySelector('.tile')?.dataset.epoch === '50'")
+    assert "val" in tile.text_content() and "finished" in tile.text_content()
+
+    # A challenge on this data set: the participant's finished run is scored and ranked.
+    instructor.fill("#challenge-params", "3")
+    instructor.fill("#challenge-epochs", "100")
+    instructor.get_by_test_id("set-challenge").click()
+    participant.get_by_test_id("challenge").wait_for()
+    submit = participant.get_by_test_id("submit-run")
+    participant.wait_for_function("() => !document.querySelector('[data-testid=submit-run]').disabled")
+    submit.click()
+    participant.wait_for_function(
+        "() => document.querySelector('[data-testid=submit-result]').textContent.includes('number 1')")
+    assert "Hidden-test accuracy" in participant.get_by_test_id("submit-result").text_content()
+    board = screen.get_by_test_id("leaderboard")
+    board.locator("td", has_text="Lovelace").wait_for()
+    first_row = [cell.text_content() for cell in board.locator("tbody tr").first.locator("td").all()]
+    assert first_row[0] == "1" and first_row[1] == NAME and first_row[3] == "3"
+    assert float(first_row[2].rstrip(" %")) > 80
