@@ -16,3 +16,13 @@ def test_the_load_bench_reports_every_figure_for_a_small_class():
     assert all(math.isfinite(c["rss_mb"]) for c in report["sequential"])
     text = format_load_report(report)
     assert "2/2" in text and "RSS over sequential runs" in text
+
+
+def test_the_wall_bench_shows_every_participant_to_the_last_epoch():
+    from keras_playground.wallbench import format_wall_report, run_wall_bench
+
+    report = run_wall_bench(participants=3, epochs=30)
+    assert report["participants_on_wall"] == 3 and report["last_epoch_on_wall"] == 30
+    assert 0 <= report["latency_p50_seconds"] <= report["latency_p95_seconds"] <= report["latency_max_seconds"]
+    assert report["latency_max_seconds"] < 30  # every epoch reached the wall
+    assert "p95" in format_wall_report(report)

@@ -82,6 +82,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         report = run_page_bench()
         print(json.dumps(report, indent=1) if args.json else format_page_report(report))
         return 0
+    if args.wall:
+        from .wallbench import format_wall_report, run_wall_bench
+
+        report = run_wall_bench(args.clients[-1], epochs=args.epochs)
+        print(json.dumps(report, indent=1) if args.json else format_wall_report(report))
+        return 0
     if args.lab:
         from .labbench import format_lab_report, run_lab_bench
 
@@ -166,9 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--lab", action="store_true",
                        help="the lab-server benchmark: embedded vs 1 vs 2 worker processes through Redis "
                             "(needs redis-server)")
+    bench.add_argument("--wall", action="store_true",
+                       help="the class-wall benchmark: participants training in one room, the wall's delay")
     bench.add_argument("--url", help="with --server: a running server (default: start one here)")
     bench.add_argument("--clients", type=int, nargs="+", default=[1, 10, 30],
-                       help="with --server: participants per round (--lab: the last one)")
+                       help="with --server: participants per round (--lab, --wall: the last one)")
     bench.add_argument("--sequential", type=int, default=300,
                        help="with --server: short runs one after another, to watch memory")
     bench.set_defaults(func=cmd_bench)

@@ -187,3 +187,19 @@ def test_restarting_the_web_replicas_loses_no_run(topology):
     with Stream(a, waiting["id"]) as resumed:
         end = resumed.end()
     assert end["state"] == "finished" and resumed.epochs() == list(range(1, 61))
+
+
+def test_a_room_opened_on_one_replica_is_joined_and_followed_on_the_other(topology):
+    a, b = topology.webs
+    room = httpx.post(f"{a.url}/api/rooms", json={"title": "Lab"}, timeout=TIMEOUT).json()
+    with connect(f"ws://127.0.0.1:{a.port}/api/rooms/{room['code']}/stream") as wall:
+        assert json.loads(wall.recv(timeout=TIMEOUT))[0]["participants"] == []
+        ada = httpx.post(f"{b.url}/api/rooms/{room['code']}/join", json={"name": "Ada"}, timeout=TIMEOUT).json()
+        run = create(b, 30)
+        httpx.post(f"{b.url}/api/rooms/{room['code']}/runs", json={"run_id": run["id"], "run_token": run["token"]},
+                   headers={"Authorization": f"Bearer {ada['token']}"}, timeout=TIMEOUT)
+        tiles = []
+        while not tiles or tiles[-1]["state"] != "finished":
+            tiles += [e for e in json.loads(wall.recv(timeout=TIMEOUT)) if e["kind"] == "wall"]
+    assert tiles[-1]["epoch"] == 30 and tiles[-1]["participant"] == ada["participant"]
+    assert httpx.get(f"{a.url}/api/rooms/{room['code']}", timeout=TIMEOUT).json()["participants"][0]["name"] == "Ada"
