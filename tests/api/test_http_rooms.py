@@ -117,6 +117,10 @@ def test_follow_mode_shares_valid_settings_and_a_live_run(client, room):
     follow = client.get(f"/api/rooms/{code}").json()["follow"]
     assert follow["run_id"] == run["id"] and follow["spec"]["training"]["epochs"] == 5
     assert follow["lesson"] == {"id": "01-single-neuron", "step": 1}
+    ada = join(client, code)  # watching the shared run does not let her control it
+    for credential in (ada["token"], token):
+        response = client.post(f"/api/runs/{run['id']}/control", json={"action": "stop"}, headers=bearer(credential))
+        assert response.status_code == 403
 
 
 def test_a_participant_registers_only_its_own_run(client, room):

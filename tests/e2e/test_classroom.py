@@ -71,3 +71,44 @@ def test_join_follow_wall_and_challenge_across_three_browsers(open_page):
     first_row = [cell.text_content() for cell in board.locator("tbody tr").first.locator("td").all()]
     assert first_row[0] == "1" and first_row[1] == NAME and first_row[3] == "3"
     assert float(first_row[2].rstrip(" %")) > 80
+
+
+def open_room(open_page):
+    instructor = open_page("/instructor.html")
+    instructor.get_by_test_id("open-room").click()
+    instructor.wait_for_url(re.compile(r"\?room=[A-Z0-9]{6}"))
+    instructor.wait_for_selector("body[data-ready=true]")
+    return instructor, instructor.get_by_test_id("room-code").text_content()
+
+
+def test_the_demo_screen_trains_and_moves_the_class_through_a_lesson_by_keyboard(open_page, server):
+    instructor, code = open_room(open_page)
+    participant = open_page(f"/join.html?code={code}")
+    participant.get_by_test_id("join-name").fill("Grace")
+    participant.get_by_test_id("join-submit").click()
+    participant.wait_for_url(re.compile(rf"\?room={code}"))
+    participant.wait_for_selector("body[data-ready=true]")
+
+    # The demo screen, opened from the instructor's browser, holds the instructor's token.
+    screen = instructor.context.new_page()
+    screen.goto(f"{server.url}/presenter.html?room={code}")
+    screen.wait_for_selector("body[data-ready=true]")
+    instructor.get_by_test_id("share-settings").click()  # the first lesson's first step
+    screen.wait_for_function("() => document.getElementById('p-lesson-title').textContent.includes('1/4')")
+
+    screen.keyboard.press("n")  # the next step, for everyone
+    screen.wait_for_function("() => document.getElementById('p-lesson-title').textContent.includes('2/4')")
+    participant.wait_for_function(
+        "() => document.getElementById('lesson-step-number').textContent === 'step 2 of 4'")
+    assert "N_train 500" in participant.locator("#lesson-step-title").text_content()
+
+    screen.keyboard.press(" ")  # train the shared step, live for the class
+    participant.wait_for_function("() => Number(document.querySelector('[data-testid=follow-epoch]').textContent) >= 3")
+    screen.keyboard.press(" ")  # pause
+    screen.wait_for_function("() => document.getElementById('p-state').textContent === 'paused'")
+    paused_at = int(screen.get_by_test_id("presenter-epoch").text_content())
+    screen.keyboard.press(".")  # exactly one more epoch
+    screen.wait_for_function(f"() => Number(document.querySelector('[data-testid=presenter-epoch]').textContent) === {paused_at + 1}")
+    participant.wait_for_function(f"() => Number(document.querySelector('[data-testid=follow-epoch]').textContent) === {paused_at + 1}")
+    participant.get_by_test_id("follow-load").click()
+    participant.wait_for_function("() => window.playground.page.spec.dataset.n_train === 500")
