@@ -109,6 +109,10 @@ def test_follow_mode_shares_valid_settings_and_a_live_run(client, room):
     assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "layers[0].units"
     assert client.post(f"/api/rooms/{code}/follow", headers=bearer(token),
                        json={"run_id": "nope"}).json()["detail"][0]["field"] == "run_id"
+    for lesson, field in (({"id": "nope", "step": 0}, "lesson.id"), ({"id": "01-single-neuron", "step": 9}, "lesson.step"),
+                          ({"id": "01-single-neuron", "step": -1}, "lesson.step")):
+        refused = client.post(f"/api/rooms/{code}/follow", headers=bearer(token), json={"lesson": lesson})
+        assert refused.status_code == 422 and refused.json()["detail"][0]["field"] == field, refused.text
     run = create(client, tiny(epochs=5), client_id="instructor")
     shared = client.post(f"/api/rooms/{code}/follow", headers=bearer(token),
                          json={"spec": tiny(epochs=5), "run_id": run["id"],

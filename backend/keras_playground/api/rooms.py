@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..classroom import Classroom, RoomNotFound, room_log
 from ..data import problem_of
-from ..specs import DatasetSpec
+from ..specs import DatasetSpec, Problem, SpecError
 from .deps import TokenDep
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
@@ -54,11 +54,17 @@ class RunRef(BaseModel):
     run_token: str = Field(max_length=128)
 
 
+class LessonRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(max_length=64)
+    step: int = Field(ge=0, le=100)
+
+
 class FollowRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     spec: dict[str, Any] | None = None
     run_id: str | None = Field(default=None, max_length=64)
-    lesson: dict[str, Any] | None = None  # {"id": "...", "step": 0}
+    lesson: LessonRef | None = None
 
 
 class ChallengeRequest(BaseModel):
@@ -105,7 +111,16 @@ def submit_run(request: Request, code: str, body: RunRef, token: TokenDep):
 
 @router.post("/{code}/follow")
 def share(request: Request, code: str, body: FollowRequest, token: TokenDep):
-    return _classroom(request).follow(code, token, spec=body.spec, run_id=body.run_id, lesson=body.lesson)
+    lesson = None
+    if body.lesson is not None:
+        found = next((l for l in request.app.state.lessons if l.id == body.lesson.id), None)
+        if found is None:
+            raise SpecError([Problem(field="lesson.id", message=f"no lesson {body.lesson.id!r}")])
+        if body.lesson.step >= len(found.steps):
+            raise SpecError([Problem(field="lesson.step", message=f"{body.lesson.step} is out of range "
+                                                                  f"[0, {len(found.steps) - 1}]")])
+        lesson = body.lesson.model_dump()
+    return _classroom(request).follow(code, token, spec=body.spec, run_id=body.run_id, lesson=lesson)
 
 
 @router.post("/{code}/challenge")
