@@ -14,7 +14,8 @@ import { RunStream } from "./stream.js";
 const $ = (id) => document.getElementById(id);
 const code = new URLSearchParams(location.search).get("room")?.toUpperCase() ?? "";
 const me = membership(code);
-const state = { view: null, runId: null, stream: null, mine: null, lesson: null, step: 0, tiles: new Map() };
+const state = { view: null, runId: null, stream: null, mine: null, shared: {}, lesson: null, step: 0,
+  tiles: new Map() };
 const boundary = new BoundaryView($("p-boundary"), { radius: 0 });
 const curves = new Curves($("p-loss"), $("p-metric"));
 const percent = (v) => (v === null || v === undefined ? "–" : `${(v * 100).toFixed(1)} %`);
@@ -25,6 +26,7 @@ function watch(runId) {
   if (state.runId === runId) return;
   state.stream?.close();
   state.runId = runId;
+  state.shared = {}; // the watched run's state and end, whoever started it
   curves.clear();
   boundary.setFrame(null);
   $("p-epoch").textContent = "0";
@@ -41,9 +43,11 @@ function watch(runId) {
         boundary.setFrame(event);
       } else if (event.kind === "status") {
         $("p-state").textContent = event.state;
+        state.shared.state = event.state;
         if (state.mine?.id === runId) state.mine.state = event.state;
       } else if (event.kind === "done" || event.kind === "error") {
         $("p-state").textContent = event.state ?? "failed";
+        state.shared.done = true;
         if (state.mine?.id === runId) state.mine.done = true;
       }
     },
@@ -137,10 +141,18 @@ async function share(spec, runId) {
   await api.roomAction(code, me.token, "follow", { spec, run_id: runId, lesson });
 }
 
+/** The shared run, when this browser holds its token: started here, or shared from the
+ * instructor's page in this browser. */
+function controllable() {
+  if (state.mine?.id === state.runId) return state.mine;
+  const shared = membership(code)?.shared;
+  return shared?.id === state.runId ? { ...shared, ...state.shared } : null;
+}
+
 async function trainOrPause() {
   if (me?.role !== "instructor") return;
-  const mine = state.mine;
-  if (mine && !mine.done && mine.id === state.runId) {
+  const mine = controllable();
+  if (mine && !mine.done) {
     await api.control(mine.id, mine.token, mine.state === "paused" ? "resume" : "pause");
     return;
   }
@@ -152,8 +164,8 @@ async function trainOrPause() {
 }
 
 async function step() {
-  const mine = state.mine;
-  if (mine && !mine.done && mine.id === state.runId) await api.control(mine.id, mine.token, "step");
+  const mine = controllable();
+  if (mine && !mine.done) await api.control(mine.id, mine.token, "step");
 }
 
 async function moveLesson(delta) {

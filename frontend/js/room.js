@@ -5,7 +5,7 @@
 
 import { api, ApiError } from "./api.js";
 import { BoundaryView } from "./boundary.js";
-import { membership, RoomStream } from "./membership.js";
+import { membership, remember, RoomStream } from "./membership.js";
 import { RunStream } from "./stream.js";
 
 const $ = (id) => document.getElementById(id);
@@ -86,15 +86,16 @@ export async function startRoom(hooks) {
     const follow = view.follow;
     const sharing = Boolean(follow.spec || follow.run_id);
     $("follow-panel").hidden = instructor || !sharing;
+    const lesson = follow.lesson && room.lessons.find((l) => l.id === follow.lesson.id);
+    // Every page, the instructor's too, moves to a newly shared step (e.g. from the demo screen).
+    if (lesson && (room.shared?.id !== follow.lesson.id || room.shared?.step !== follow.lesson.step)) {
+      room.shared = follow.lesson;
+      showLesson(follow.lesson.id, follow.lesson.step);
+    }
     if (!instructor) {
-      const lesson = follow.lesson && room.lessons.find((l) => l.id === follow.lesson.id);
       $("follow-text").textContent = [follow.run_id ? "A live run of the instructor." : "The instructor's settings.",
         lesson ? `Lesson: ${lesson.title}, step ${follow.lesson.step + 1}.` : ""].join(" ");
       followRun(follow.run_id);
-      if (lesson && (room.shared?.id !== follow.lesson.id || room.shared?.step !== follow.lesson.step)) {
-        room.shared = follow.lesson;
-        showLesson(follow.lesson.id, follow.lesson.step);
-      }
     }
     const challenge = view.challenge;
     $("challenge-panel").hidden = !challenge;
@@ -161,7 +162,12 @@ export async function startRoom(hooks) {
     $("open-presenter").href = `/presenter.html?room=${code}`;
     const lessonRef = () => (room.lesson ? { id: room.lesson.id, step: room.step } : null);
     $("share-settings").onclick = () => act("follow", { spec: hooks.spec(), run_id: null, lesson: lessonRef() });
-    $("share-run").onclick = () => act("follow", { spec: hooks.spec(), run_id: hooks.run().id, lesson: lessonRef() });
+    $("share-run").onclick = () => {
+      const run = hooks.run();
+      // The demo screen in this browser may then pause and step it: it needs the run's token.
+      remember(code, { ...me, shared: { id: run.id, token: run.token } });
+      return act("follow", { spec: hooks.spec(), run_id: run.id, lesson: lessonRef() });
+    };
     $("set-challenge").onclick = () => act("challenge", {
       title: room.lesson?.title ?? "Challenge", dataset: hooks.spec().dataset,
       max_parameters: Number($("challenge-params").value), max_epochs: Number($("challenge-epochs").value),

@@ -3,7 +3,7 @@ demo screen, each its own Chromium context (its own storage, so its own role).""
 
 import re
 
-from .conftest import wait_for_state
+from .conftest import set_field, wait_for_state
 
 NAME = "Ada <b>Lovelace</b>"  # shown as typed: names are text, never HTML
 
@@ -101,6 +101,8 @@ def test_the_demo_screen_trains_and_moves_the_class_through_a_lesson_by_keyboard
     participant.wait_for_function(
         "() => document.getElementById('lesson-step-number').textContent === 'step 2 of 4'")
     assert "N_train 500" in participant.locator("#lesson-step-title").text_content()
+    instructor.wait_for_function(  # the instructor's own page follows the demo screen too
+        "() => document.getElementById('lesson-step-number').textContent === 'step 2 of 4'")
 
     screen.keyboard.press(" ")  # train the shared step, live for the class
     participant.wait_for_function("() => Number(document.querySelector('[data-testid=follow-epoch]').textContent) >= 3")
@@ -112,3 +114,20 @@ def test_the_demo_screen_trains_and_moves_the_class_through_a_lesson_by_keyboard
     participant.wait_for_function(f"() => Number(document.querySelector('[data-testid=follow-epoch]').textContent) === {paused_at + 1}")
     participant.get_by_test_id("follow-load").click()
     participant.wait_for_function("() => window.playground.page.spec.dataset.n_train === 500")
+
+    # A run the instructor shares from the playground page: the demo screen in the same
+    # browser pauses and steps it too.
+    set_field(instructor, "#epochs", 5000)
+    instructor.get_by_test_id("train").click()
+    instructor.wait_for_function("() => !document.getElementById('share-run').disabled")
+    instructor.get_by_test_id("share-run").click()
+    shared = instructor.evaluate("window.playground.page.run.id")
+    screen.wait_for_function("id => window.presenter.state.runId === id", arg=shared)
+    screen.wait_for_function("() => Number(document.querySelector('[data-testid=presenter-epoch]').textContent) >= 3")
+    screen.keyboard.press(" ")
+    wait_for_state(instructor, "paused")
+    held = int(instructor.get_by_test_id("epoch").text_content())
+    screen.keyboard.press(".")
+    instructor.wait_for_function(f"() => Number(document.querySelector('[data-testid=epoch]').textContent) === {held + 1}")
+    instructor.locator("#stop").click()
+    wait_for_state(instructor, "stopped")
