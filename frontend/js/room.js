@@ -101,7 +101,8 @@ export async function startRoom(hooks) {
     $("challenge-panel").hidden = !challenge;
     if (challenge) {
       $("challenge-title").textContent = `Challenge: ${challenge.title}`;
-      $("challenge-limits").textContent = `${challenge.dataset.name}; at most ${challenge.max_parameters} parameters`
+      const data = hooks.catalog.datasets.find((d) => d.name === challenge.dataset.name)?.title ?? challenge.dataset.name;
+      $("challenge-limits").textContent = `${data}; at most ${challenge.max_parameters} parameters`
         + ` and ${challenge.max_epochs} epochs. Ranked by accuracy on a hidden test set.`;
       $("submit-run").hidden = instructor;
     }
