@@ -146,6 +146,10 @@ class Classroom:
         self.bus.publish_json(room_log(room["code"]), NEWEST_ONLY, json.dumps(view, separators=(",", ":")))
         return view
 
+    def _set(self, code: str, key: str, value) -> dict:
+        """Set one field of the room (the caller has checked the role); its new view."""
+        return public_view(self._change(code, lambda room: room.__setitem__(key, value)))
+
     def _change(self, code: str, change) -> dict:
         def guarded(room: dict) -> None:
             if room["closed"]:
@@ -206,10 +210,8 @@ class Classroom:
         if run_id is not None and self.runs.get(run_id) is None:
             raise Refused("run_id", f"no run {run_id!r}")
 
-        def share(room):
-            room["follow"] = {"spec": spec, "run_id": run_id, "lesson": lesson, "at": time.time()}
-
-        return public_view(self._change(code, share))
+        follow = {"spec": spec, "run_id": run_id, "lesson": lesson, "at": time.time()}
+        return self._set(code, "follow", follow)
 
     def open_challenge(self, code: str, token: str | None, *, title: str, dataset: dict,
                        max_parameters: int, max_epochs: int) -> dict:
@@ -232,18 +234,11 @@ class Classroom:
                      "max_epochs": max_epochs, "opened": time.time(),
                      "hidden_seed": secrets.randbelow(2**31 - 1)}
 
-        def set_challenge(room):
-            room["challenge"] = challenge
-
-        return public_view(self._change(code, set_challenge))
+        return self._set(code, "challenge", challenge)
 
     def end_challenge(self, code: str, token: str | None) -> dict:
         self.instructor(code, token)
-
-        def clear(room):
-            room["challenge"] = None
-
-        return public_view(self._change(code, clear))
+        return self._set(code, "challenge", None)
 
     def remove(self, code: str, token: str | None, participant: str) -> dict:
         self.instructor(code, token)
@@ -258,11 +253,7 @@ class Classroom:
 
     def close(self, code: str, token: str | None) -> dict:
         self.instructor(code, token)
-
-        def shut(room):
-            room["closed"] = True
-
-        return public_view(self._change(code, shut))
+        return self._set(code, "closed", True)
 
     # ----- participants -----
 

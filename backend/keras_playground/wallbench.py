@@ -90,10 +90,11 @@ def _delays(seen: dict, tiles: list) -> list[float]:
     by_participant: dict[str, list[tuple[int, float]]] = {}
     for pid, epoch, at in tiles:  # in arrival order, so epochs only grow per participant
         by_participant.setdefault(pid, []).append((epoch, at))
+    epochs_shown = {pid: [e for e, _ in shown] for pid, shown in by_participant.items()}
     delays = []
     for (pid, epoch), received in seen.items():
         shown = by_participant.get(pid, [])
-        i = bisect.bisect_left([e for e, _ in shown], epoch)
+        i = bisect.bisect_left(epochs_shown.get(pid, []), epoch)
         if i < len(shown):
             delays.append(max(0.0, shown[i][1] - received))
     return delays

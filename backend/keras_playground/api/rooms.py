@@ -190,24 +190,27 @@ class Wall:
                         val_metric=done.get("val_metric"))
             await self.send([tile])
             return
-        after, sent_at, dirty = 0, 0.0, False
+        after, sent_at, dirty, frame = 0, 0.0, False, None
         while True:
             found, closed = await self.service.bus.read(run_id, after, min(WALL_INTERVAL, WAIT))
             for item in found:
+                after, dirty = item.seq, True
+                if item.kind == "frame":
+                    frame = item.json  # parsed only if it is still the newest when a tile goes out
+                    continue
                 event = json.loads(item.json)
                 kind = event["kind"]
                 if kind == "epoch":
                     tile.update(epoch=event["epoch"], metric=event["metric"], val_metric=event["val_metric"])
-                elif kind == "frame":
-                    tile.update(_thumbnail(event))
                 elif kind == "status":
                     tile["state"] = event["state"]
                 elif kind in ("done", "error"):
                     tile["state"] = event.get("state", "failed")
-                dirty = True
-                after = item.seq
             now = time.monotonic()
             if dirty and (closed or now - sent_at >= WALL_INTERVAL):
+                if frame is not None:
+                    tile.update(_thumbnail(json.loads(frame)))
+                    frame = None
                 tile["at"] = time.time()
                 await self.send([dict(tile)])
                 sent_at, dirty = now, False
