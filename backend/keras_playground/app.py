@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import plotly
+import redis
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
@@ -29,7 +31,8 @@ from .jobs.runner import LocalRunner, Runner
 from .jobs.service import RunService
 from .jobs.training import Trainer, store_finisher
 from .lessons import load_lessons
-from .store import RedisRoomStore, RedisRunStore, RoomStore, RunStore, SqliteRoomStore, SqliteRunStore
+from .store import (MemoryRateLimiter, RateLimiter, RedisRateLimiter, RedisRoomStore, RedisRunStore, RoomStore,
+                    RunStore, SqliteRoomStore, SqliteRunStore)
 
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -54,6 +57,28 @@ def redis_backends(settings: Settings) -> tuple[RunStore, RoomStore, EventBus, R
     return store, RedisRoomStore(url), bus, DramatiqRunner(bus, store, make_broker(url), url=url)
 
 
+def rate_limiter(settings: Settings) -> RateLimiter:
+    """Counted in Redis on a lab server, so the limits hold over all web replicas."""
+    if settings.redis_url:
+        return RedisRateLimiter(redis.Redis.from_url(settings.redis_url))
+    return MemoryRateLimiter()
+
+
+def prune(settings: Settings, store: RunStore, rooms: RoomStore) -> None:
+    """Old finished runs (with their models) and rooms closed long ago."""
+    store.prune(settings.keep_runs)
+    rooms.prune_closed(time.time() - settings.keep_closed_rooms_hours * 3600)
+
+
+async def _prune_forever(settings: Settings, store: RunStore, rooms: RoomStore) -> None:
+    while True:
+        await asyncio.sleep(settings.prune_every_seconds)
+        try:
+            await asyncio.to_thread(prune, settings, store, rooms)
+        except Exception as exc:  # a full disk or Redis restarting: try again next time
+            logging.getLogger(__name__).warning("pruning failed: %s", exc)
+
+
 async def _reap_forever(runner: DramatiqRunner, every: float) -> None:
     """Any replica ends the runs of a worker that died (the first to notice wins)."""
     while True:
@@ -74,21 +99,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         build = redis_backends if settings.redis_url else embedded_backends
         store, rooms_store, bus, runner = build(settings)
         store.recover()  # embedded: whatever was active when the last server stopped
-        store.prune(settings.keep_runs)
-        service = RunService(settings, store, bus, runner)
+        prune(settings, store, rooms_store)
+        limiter = rate_limiter(settings)
+        service = RunService(settings, store, bus, runner, limiter)
         app.state.settings, app.state.service = settings, service
-        app.state.classroom = Classroom(settings, rooms_store, store, bus)
-        reaper = None
+        app.state.classroom = Classroom(settings, rooms_store, store, bus, limiter)
+        chores = [asyncio.create_task(_prune_forever(settings, store, rooms_store))]
         if isinstance(runner, DramatiqRunner):
-            reaper = asyncio.create_task(_reap_forever(runner, settings.heartbeat_seconds))
+            chores.append(asyncio.create_task(_reap_forever(runner, settings.heartbeat_seconds)))
         try:
             yield
         finally:
-            if reaper is not None:
-                reaper.cancel()
+            for chore in chores:
+                chore.cancel()
             await asyncio.to_thread(service.shutdown)
             bus.close()
             rooms_store.close()
+            limiter.close()
             store.close()
 
     app = FastAPI(title="Keras Playground", version=__version__, lifespan=lifespan,

@@ -27,7 +27,7 @@ from .engine.scoring import accuracy_of_saved_model
 from .jobs.bus import EventBus
 from .jobs.service import Busy
 from .specs import DatasetSpec, Problem, SpecError
-from .store import RoomStore, RunStore, hash_token
+from .store import MemoryRateLimiter, RateLimiter, RoomStore, RunStore, hash_token
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a projector
 CODE_LENGTH = 6
@@ -127,8 +127,10 @@ def public_view(room: dict) -> dict:
 
 
 class Classroom:
-    def __init__(self, settings: Settings, rooms: RoomStore, runs: RunStore, bus: EventBus):
+    def __init__(self, settings: Settings, rooms: RoomStore, runs: RunStore, bus: EventBus,
+                 limiter: RateLimiter | None = None):
         self.settings, self.rooms, self.runs, self.bus = settings, rooms, runs, bus
+        self.limiter = limiter or MemoryRateLimiter()
 
     # ----- reading -----
 

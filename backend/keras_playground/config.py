@@ -22,13 +22,37 @@ class Settings(BaseSettings):
     lessons_dir: Path | None = Field(default=None,
                                      description="A folder of extra lesson files (docs/lessons.md), beside the built-in ones.")
     instructor_password: str | None = Field(default=None,
-                                            description="Unset: anyone may open a room. Set: opening a room needs it.")
+                                            description="Set: opening a room needs it.")
+    rooms_need_password: bool | None = Field(
+        default=None,
+        description="Whether opening a room needs the instructor password. Unset: yes on a lab "
+                    "server (Redis), no on a laptop (embedded).")
+    allowed_origins: str = Field(
+        default="", description="Other origins (comma-separated, e.g. https://lab.example.org) whose "
+                                "pages may open the WebSocket streams; the server's own always may.")
     max_rooms: int = Field(default=200, ge=1, description="Open rooms at most; opening one more is refused until one closes.")
     redis_url: str | None = Field(default=None,
                                   description="Unset: embedded mode. Set: distributed workers via Redis.")
     max_active_runs: int = Field(default=64, ge=1, description="Runs queued or training, all clients.")
     max_runs_per_client: int = Field(default=3, ge=1, description="Runs one browser may have training at once.")
-    keep_runs: int = Field(default=1000, ge=1, description="Finished runs kept; older ones are pruned at start.")
+    runs_per_address_per_minute: int = Field(
+        default=240, ge=1, description="Runs one network address may create a minute (a whole class "
+                                       "behind one NAT shares an address).")
+    paused_run_timeout: float = Field(default=900.0, gt=0,
+                                      description="Seconds a run may stay paused before it is stopped.")
+    submissions_per_minute: int = Field(default=6, ge=1,
+                                        description="Challenge submissions one participant may make a minute.")
+    room_changes_per_minute: int = Field(default=30, ge=1,
+                                         description="Changes to a room (join, run, follow) one caller may make a minute.")
+    keep_runs: int = Field(default=1000, ge=1, description="Finished runs kept; older ones are pruned.")
+    keep_closed_rooms_hours: float = Field(default=24.0, ge=0,
+                                           description="Hours a closed room is kept before it is deleted.")
+    prune_every_seconds: float = Field(default=600.0, gt=0,
+                                       description="How often old runs and closed rooms are pruned.")
+    redis_outage_seconds: float = Field(
+        default=30.0, gt=0, le=3600,
+        description="A Redis outage shorter than this is ridden out (retries with backoff); a longer "
+                    "one fails the runs in flight.")
     max_body_bytes: int = Field(default=1_000_000, ge=1000, description="Largest request body accepted, in bytes.")
     training_threads: int = Field(default=32, ge=1,
                                   description="Runs training at once in the embedded runner; more wait in a queue.")

@@ -46,6 +46,7 @@ class Limits(BaseModel):
     max_momentum: float = 0.99
     max_patience: int = 1000
     max_frame_every: int = 1000
+    max_abs_coordinate: float = 1e6  # |x1|, |x2| of custom points and CSV rows
 
 
 class _Strict(BaseModel):

@@ -14,7 +14,7 @@ from ..config import Settings
 from ..data import validate_spec
 from ..engine.control import Command
 from ..specs import RunSpec
-from ..store import RunRecord, RunStore, hash_token
+from ..store import MemoryRateLimiter, RateLimiter, RunRecord, RunStore, hash_token
 from .bus import EventBus
 from .runner import Runner
 
@@ -43,8 +43,10 @@ class CreatedRun:
 
 
 class RunService:
-    def __init__(self, settings: Settings, store: RunStore, bus: EventBus, runner: Runner):
+    def __init__(self, settings: Settings, store: RunStore, bus: EventBus, runner: Runner,
+                 limiter: RateLimiter | None = None):
         self.settings, self.store, self.bus, self.runner = settings, store, bus, runner
+        self.limiter = limiter or MemoryRateLimiter()
 
     # ----- create and read -----
 

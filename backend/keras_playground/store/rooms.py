@@ -36,6 +36,10 @@ class RoomStore(ABC):
     @abstractmethod
     def open_count(self) -> int: ...
 
+    def prune_closed(self, closed_before: float) -> int:
+        """Delete the rooms closed before `closed_before` (epoch seconds); how many."""
+        return 0  # TODO(hardening, item 7): both backends
+
     def close(self) -> None:
         pass
 

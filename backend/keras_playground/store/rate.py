@@ -1,0 +1,83 @@
+"""Rate limits: at most N actions of one key (an address, a participant) in a sliding minute.
+
+Two backends share one interface, as the stores do: `MemoryRateLimiter` (one process) and
+`RedisRateLimiter` (every web replica of a lab server counts in one place). Each check
+and count is one atomic step, so simultaneous requests cannot slip past the limit.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections import deque
+
+import redis
+
+WINDOW = 60.0  # seconds
+
+
+class RateLimiter(ABC):
+    @abstractmethod
+    def hit(self, scope: str, key: str, limit: int, window: float = WINDOW) -> float:
+        """Count one action of `key` in `scope` if it is within `limit` per `window` seconds.
+        Returns 0 when counted, else the seconds until the oldest action leaves the window."""
+
+    def close(self) -> None:
+        pass
+
+
+class MemoryRateLimiter(RateLimiter):
+    def __init__(self, clock=time.monotonic):
+        self._clock = clock
+        self._seen: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, scope: str, key: str, limit: int, window: float = WINDOW) -> float:
+        now = self._clock()
+        with self._lock:
+            seen = self._seen.setdefault((scope, key), deque())
+            while seen and seen[0] <= now - window:
+                seen.popleft()
+            if len(seen) >= limit:
+                return seen[0] + window - now
+            seen.append(now)
+            if len(self._seen) > 100_000:  # many idle keys: drop the empty ones
+                for k in [k for k, v in self._seen.items() if not v]:
+                    del self._seen[k]
+            return 0.0
+
+
+# KEYS: the sorted set of one key's actions (score: time in ms). ARGV: now ms, window ms, limit, member.
+_HIT = """
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return tonumber(oldest[2]) + window - now
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], window)
+return 0
+"""
+
+
+class RedisRateLimiter(RateLimiter):
+    def __init__(self, client: redis.Redis, namespace: str = "kp"):
+        self.redis, self.ns = client, namespace
+        self._hit = client.register_script(_HIT)
+
+    def hit(self, scope: str, key: str, limit: int, window: float = WINDOW) -> float:
+        # The server's clock (TIME), so replicas with skewed clocks count alike.
+        seconds, micros = self.redis.time()
+        now_ms = seconds * 1000 + micros // 1000
+        wait_ms = self._hit(keys=[f"{self.ns}:rate:{scope}:{key}"],
+                            args=[now_ms, int(window * 1000), limit, f"{now_ms}:{uuid.uuid4().hex[:8]}"])
+        return max(0.0, int(wait_ms) / 1000)
+
+
+def retry_after(wait: float) -> int:
+    """Seconds for a Retry-After header: whole, at least 1."""
+    return max(1, math.ceil(wait))
