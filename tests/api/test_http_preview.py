@@ -1,5 +1,7 @@
 """Before a run exists the page shows its points and its Keras code, and reads a CSV."""
 
+import pytest
+
 from .conftest import tiny
 
 
@@ -45,3 +47,64 @@ def test_a_bad_csv_is_refused_naming_the_line(client):
     assert answer.status_code == 422
     [problem] = answer.json()["detail"]
     assert problem["field"] == "file" and problem["msg"].startswith("Line 3")
+
+
+def custom(points):
+    return {"dataset": {"name": "custom", "points": points, "n_train": len(points) - 2, "n_val": 1,
+                        "n_test": 1}, "training": {"batch_size": 1}}
+
+
+HUGE = [[1e308, 1e308, 0], [-1e308, -1e308, 1], [3, 4, 0], [5, 6, 1]]  # the extent overflowed: a 500
+
+
+@pytest.mark.parametrize("route", ["/api/preview/data", "/api/preview/code", "/api/runs"])
+def test_points_far_out_are_refused_naming_the_point_and_the_bound(client, route):
+    answer = client.post(route, json=custom(HUGE))
+    assert answer.status_code == 422
+    [problem] = answer.json()["detail"]
+    assert problem["field"] == "dataset.points[0]"
+    assert "[-1000000, 1000000]" in problem["msg"]
+
+
+def test_points_at_the_bound_still_draw(client):
+    points = [[1e6, -1e6, 0], [1, 2, 1], [3, 4, 0], [5, 6, 1]]
+    preview = client.post("/api/preview/data", json=custom(points))
+    assert preview.status_code == 200
+    assert preview.json()["extent"][1] >= 1e6
+
+
+def test_a_csv_with_coordinates_far_out_is_refused_naming_the_line(client):
+    answer = client.post("/api/preview/csv", content="x1,x2,label\n0,0,0\n1e308,1,1\n",
+                         headers={"content-type": "text/csv"})
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == [{"field": "file", "msg": "Line 3: x1 and x2 must be within "
+                                                                "[-1000000, 1000000]."}]
+
+
+def test_a_csv_that_is_not_utf8_is_refused(client):
+    answer = client.post("/api/preview/csv", content=b"x1,x2,label\n\xff0,0,0\n1,1,1\n",
+                         headers={"content-type": "text/csv"})
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == [{"field": "file", "msg": "The file is not UTF-8 text (byte 12)."}]
+
+
+@pytest.mark.parametrize("body", [b'{"training": {"learning_rate": NaN}}',
+                                  b'{"training": {"learning_rate": Infinity}}',
+                                  b'{"training": {"learning_rate": 1e999}}',
+                                  b'{"dataset": {"name": "parabola", "params": {"a": -Infinity}}}'])
+def test_non_finite_numbers_are_refused_naming_the_field(client, body):
+    answer = client.post("/api/runs", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 422
+    [problem] = answer.json()["detail"]
+    assert problem["field"] in ("training.learning_rate", "dataset.params.a")
+
+
+@pytest.mark.parametrize("body, message", [
+    (b'{"dataset": {"name": "\xff"}}', "The body is not valid UTF-8 (byte 22)."),
+    (b"[" * 50_000 + b"]" * 50_000, "The body's JSON is nested too deeply."),
+])
+def test_unreadable_bodies_are_a_422_on_the_body(client, body, message):
+    for route in ("/api/runs", "/api/preview/data", "/api/rooms"):
+        answer = client.post(route, content=body, headers={"content-type": "application/json"})
+        assert answer.status_code == 422, route
+        assert answer.json()["detail"] == [{"field": "body", "msg": message}]

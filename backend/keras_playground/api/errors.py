@@ -33,6 +33,18 @@ def _request_problem(error: dict) -> dict:
     return {"field": field_path(error["loc"][1:]) or error["loc"][0], "msg": error["msg"]}
 
 
+def _unreadable_body(exc: StarletteHTTPException) -> str | None:
+    """Why FastAPI could not parse a JSON body (its 400 names no reason), by the cause's type."""
+    if exc.status_code != 400:
+        return None
+    cause = exc.__cause__
+    if isinstance(cause, UnicodeDecodeError):
+        return f"The body is not valid UTF-8 (byte {cause.start})."
+    if isinstance(cause, RecursionError):
+        return "The body's JSON is nested too deeply."
+    return None
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(SpecError)
     async def spec_error(request: Request, exc: SpecError):
@@ -80,6 +92,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
+        unreadable = _unreadable_body(exc)
+        if unreadable is not None:
+            return _problems([{"field": "body", "msg": unreadable}])
         return JSONResponse(status_code=exc.status_code, headers=getattr(exc, "headers", None),
                             content={"detail": exc.detail})
 

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import PlainTextResponse
 
-from ..data import make_dataset, parse_csv, validate_spec
+from ..data import CsvError, make_dataset, parse_csv, validate_spec
 from ..data.validate import MAX_CLASSES
 from ..engine.codegen import export_script
 from ..specs import RunSpec
@@ -43,6 +43,9 @@ def preview_code(settings: SettingsDep, spec: Annotated[RunSpec, Body(descriptio
 @router.post("/csv", openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 async def preview_csv(request: Request, settings: SettingsDep):
     """The points of a CSV with the header x1,x2,label (422 naming the line at fault)."""
-    text = (await request.body()).decode("utf-8", errors="replace")
-    points = parse_csv(text, settings.limits.max_points, MAX_CLASSES)
+    try:
+        text = (await request.body()).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CsvError(f"The file is not UTF-8 text (byte {exc.start}).") from None
+    points = parse_csv(text, settings.limits.max_points, MAX_CLASSES, settings.limits.max_abs_coordinate)
     return {"points": [list(p) for p in points], "classes": len({p[2] for p in points})}

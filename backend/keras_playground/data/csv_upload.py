@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from ..specs import format_bound
+
 
 class CsvError(ValueError):
     """A CSV that cannot be used; the message names the line and what is wrong."""
@@ -12,8 +14,10 @@ class CsvError(ValueError):
 HEADER = ["x1", "x2", "label"]
 
 
-def parse_csv(text: str, max_rows: int, max_classes: int = 5) -> list[tuple[float, float, float]]:
-    """Rows (x1, x2, label) of a CSV with the header `x1,x2,label`; labels 0..max_classes-1."""
+def parse_csv(text: str, max_rows: int, max_classes: int = 5,
+              max_abs: float = 1e6) -> list[tuple[float, float, float]]:
+    """Rows (x1, x2, label) of a CSV with the header `x1,x2,label`; labels 0..max_classes-1,
+    coordinates within [-max_abs, max_abs]."""
     lines = [(i, line.strip()) for i, line in enumerate(text.splitlines(), start=1)]
     lines = [(i, line) for i, line in lines if line]
     if not lines:
@@ -35,6 +39,8 @@ def parse_csv(text: str, max_rows: int, max_classes: int = 5) -> list[tuple[floa
             raise CsvError(f"Line {number}: {line[:60]!r} has a value that is not a number.") from None
         if not all(math.isfinite(v) for v in (x1, x2, label)):
             raise CsvError(f"Line {number}: values must be finite numbers.")
+        if abs(x1) > max_abs or abs(x2) > max_abs:
+            raise CsvError(f"Line {number}: x1 and x2 must be within [-{format_bound(max_abs)}, {format_bound(max_abs)}].")
         if not label.is_integer() or not 0 <= label < max_classes:
             raise CsvError(f"Line {number}: the label {cells[2]} must be a whole number from 0 to {max_classes - 1}.")
         points.append((x1, x2, label))

@@ -30,6 +30,12 @@ def _dataset_problems(spec: RunSpec, limits: Limits) -> list[Problem]:
         if len(d.points) > limits.max_points:
             problems.append(Problem(field="dataset.points", message=(
                 f"{len(d.points)} points is above the maximum {limits.max_points}")))
+        far = next((i for i, p in enumerate(d.points)
+                    if not all(abs(v) <= limits.max_abs_coordinate for v in p[:2])), None)
+        if far is not None:
+            bound = format_bound(limits.max_abs_coordinate)
+            problems.append(Problem(field=f"dataset.points[{far}]", message=(
+                f"the coordinates {list(d.points[far][:2])!r} must be finite and within [-{bound}, {bound}]")))
         bad = next((i for i, p in enumerate(d.points)
                     if not float(p[2]).is_integer() or not 0 <= p[2] < MAX_CLASSES), None)
         if bad is not None:
