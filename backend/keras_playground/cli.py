@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+WS_MAX_MESSAGE_BYTES = 64 * 1024  # what a client may send on a stream in one message
+
 # TensorFlow's start-up chatter hides our own output; the user can still turn it back on.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -115,7 +117,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     import uvicorn
 
-    uvicorn.run(create_app(), host=args.host, port=args.port)
+    # Pages send nothing on a stream but pings and closes: a big message is refused (1009)
+    # rather than buffered. Behind a reverse proxy on this host, uvicorn trusts its
+    # X-Forwarded-For (FORWARDED_ALLOW_IPS), so rate limits see participants' addresses.
+    uvicorn.run(create_app(), host=args.host, port=args.port, ws_max_size=WS_MAX_MESSAGE_BYTES)
     return 0
 
 
