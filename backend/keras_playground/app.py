@@ -22,6 +22,8 @@ from . import __version__
 from .api import catalog, errors, preview, rooms, runs, stream
 from .classroom import Classroom
 from .api.body_limit import BodyLimit
+from .api.ws_guard import allowed_origins
+from .api.headers import SecurityHeaders
 from .config import Settings, get_settings
 from .engine.runtime import configure_threads
 from .jobs.bus import EventBus, MemoryBus
@@ -31,6 +33,7 @@ from .jobs.runner import LocalRunner, Runner
 from .jobs.service import RunService
 from .jobs.training import Trainer, store_finisher
 from .lessons import load_lessons
+from .store.redis_client import connect
 from .store import (MemoryRateLimiter, RateLimiter, RedisRateLimiter, RedisRoomStore, RedisRunStore, RoomStore,
                     RunStore, SqliteRoomStore, SqliteRunStore)
 
@@ -45,7 +48,7 @@ def embedded_backends(settings: Settings) -> tuple[RunStore, RoomStore, EventBus
     bus.bind_loop(asyncio.get_running_loop())
     trainer = Trainer(bus, store_finisher(store), resolution=settings.grid_resolution,
                       thumb=settings.thumb_resolution, frames_per_second=settings.frames_per_second,
-                      frame_budget=settings.frame_budget)
+                      frame_budget=settings.frame_budget, paused_timeout=settings.paused_run_timeout)
     return (store, SqliteRoomStore(settings.data_dir), bus,
             LocalRunner(trainer, threads=settings.training_threads))
 
@@ -54,13 +57,14 @@ def redis_backends(settings: Settings) -> tuple[RunStore, RoomStore, EventBus, R
     """A lab server: records, rooms, events and the queue in Redis; `keras-playground worker`s train."""
     url = settings.redis_url
     store, bus = RedisRunStore(url), RedisBus(url)
-    return store, RedisRoomStore(url), bus, DramatiqRunner(bus, store, make_broker(url), url=url)
+    return store, RedisRoomStore(url), bus, DramatiqRunner(bus, store, make_broker(url), url=url,
+                                                              worker_timeout=settings.worker_timeout)
 
 
 def rate_limiter(settings: Settings) -> RateLimiter:
     """Counted in Redis on a lab server, so the limits hold over all web replicas."""
     if settings.redis_url:
-        return RedisRateLimiter(redis.Redis.from_url(settings.redis_url))
+        return RedisRateLimiter(connect(settings.redis_url))
     return MemoryRateLimiter()
 
 
@@ -96,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         configure_threads(settings.tf_threads)
         app.state.lessons = load_lessons(settings.limits, settings.lessons_dir)  # a bad file stops the start
+        allowed_origins(settings.allowed_origins)  # so does a typo in PLAYGROUND_ALLOWED_ORIGINS
         build = redis_backends if settings.redis_url else embedded_backends
         store, rooms_store, bus, runner = build(settings)
         store.recover()  # embedded: whatever was active when the last server stopped
@@ -124,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
 
     app.include_router(catalog.router)
     app.include_router(runs.router)

@@ -5,6 +5,10 @@ reads the run's shared log from its own position: when the client is slow, the n
 message simply holds more epochs and only the newest frame. A client that does not take
 a message within `SEND_TIMEOUT` seconds is closed with code 4008. Watching needs only
 the run id; a watcher leaving never stops the run.
+
+The handshake (ws_guard): a refused `Origin` is closed with 4403, an `after` outside
+[0, MAX_AFTER] with 4400, an unknown run with 4404, each after `accept()` so that a
+browser sees the code.
 """
 
 from __future__ import annotations
@@ -12,15 +16,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import re
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from ..store.redis_client import OUTAGE_ERRORS
+
+from .ws_guard import (CLOSE_BAD_REQUEST, CLOSE_NORMAL, CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN, CLOSE_UNKNOWN,
+                       HANDSHAKE_TIMEOUT, origin_refused, refuse)
+
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 SEND_TIMEOUT = 30.0  # seconds a client may take to accept one message
+OUTAGE_PAUSE, OUTAGE_PAUSE_MAX = 0.1, 1.0  # seconds between reads while Redis is out
+OUTAGE_MARGIN = 30.0  # seconds a stream waits beyond redis_outage_seconds (the run's end comes then)
 WAIT = 15.0  # seconds between checks while a run is quiet (e.g. paused)
-CLOSE_UNKNOWN = 4404
-CLOSE_TOO_SLOW = 4008
+MAX_AFTER = 1_000_000_000  # `after` bound: far above any run's seq, inside every bus's range
+# Run ids are secrets.token_urlsafe; anything else is unknown without asking the store.
+RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+AFTER = re.compile(r"[0-9]{1,10}")
 
 
 def _stored_events(record) -> list[dict]:
@@ -34,9 +50,34 @@ def _stored_events(record) -> list[dict]:
     return events
 
 
+async def _read_through_outages(ws: WebSocket, service, run_id: str, after: int):
+    """The bus's next events after `after`; while Redis is out (a restart, a failover), wait
+    and read again from the same place, the client's WebSocket kept open. None when the
+    outage outlasts what the workers ride out (then the stream is closed: try again)."""
+    give_up = ws.app.state.settings.redis_outage_seconds + OUTAGE_MARGIN
+    started, pause = None, OUTAGE_PAUSE
+    while True:
+        try:
+            return await service.bus.read(run_id, after, WAIT)
+        except OUTAGE_ERRORS as exc:
+            loop = asyncio.get_running_loop()
+            started = started if started is not None else loop.time()
+            if loop.time() - started > give_up:
+                log.warning("run %s: Redis out for %.0f s; closing its stream", run_id, give_up)
+                with contextlib.suppress(Exception):
+                    await ws.close(code=CLOSE_TRY_AGAIN, reason="the event store is out; try again later")
+                return None
+            log.info("run %s: reading its events failed (%r); again from seq %d", run_id, exc, after)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, OUTAGE_PAUSE_MAX)
+
+
 async def _send_live(ws: WebSocket, service, run_id: str, after: int) -> None:
     while True:
-        found, closed = await service.bus.read(run_id, after, WAIT)
+        read = await _read_through_outages(ws, service, run_id, after)
+        if read is None:
+            return
+        found, closed = read
         if found:
             message = "[" + ",".join(item.json for item in found) + "]"
             await asyncio.wait_for(ws.send_text(message), SEND_TIMEOUT)
@@ -54,19 +95,47 @@ async def _drain(ws: WebSocket) -> None:
                 return
 
 
-@router.websocket("/api/runs/{run_id}/stream")
-async def stream(ws: WebSocket, run_id: str, after: int = 0):
-    service = ws.app.state.service
-    record = service.store.get(run_id)
+def _after(text: str) -> int | None:
+    """The `after` query parameter as a seq, or None when it is not one in [0, MAX_AFTER]."""
+    if not AFTER.fullmatch(text):  # plain digits: int() would also take "+1", " 1", "1_0"
+        return None
+    after = int(text)
+    return after if after <= MAX_AFTER else None
+
+
+async def _record(ws: WebSocket, service, run_id: str):
+    """The run's record; None after closing the stream (unknown run, or no answer)."""
+    if not RUN_ID.fullmatch(run_id):
+        await refuse(ws, CLOSE_UNKNOWN, "unknown run")
+        return None
+    try:
+        record = await asyncio.wait_for(asyncio.to_thread(service.store.get, run_id), HANDSHAKE_TIMEOUT)
+    except Exception:  # the store is down or slow: the page may reconnect later
+        await refuse(ws, CLOSE_TRY_AGAIN, "the run store did not answer; try again later")
+        return None
     if record is None:
-        await ws.close(code=CLOSE_UNKNOWN, reason="unknown run")
+        await refuse(ws, CLOSE_UNKNOWN, "unknown run")
+    return record
+
+
+@router.websocket("/api/runs/{run_id}/stream")
+async def stream(ws: WebSocket, run_id: str, after: str = "0"):
+    if await origin_refused(ws):
+        return
+    first = _after(after)
+    if first is None:
+        await refuse(ws, CLOSE_BAD_REQUEST, f"after: {after[:40]!r} is not an integer in [0, {MAX_AFTER}]")
+        return
+    service = ws.app.state.service
+    record = await _record(ws, service, run_id)
+    if record is None:
         return
     await ws.accept()
-    if not service.bus.exists(run_id):
+    if not await asyncio.to_thread(service.bus.exists, run_id):
         await ws.send_text(json.dumps(_stored_events(record)))
-        await ws.close(code=1000)
+        await ws.close(code=CLOSE_NORMAL)
         return
-    sender = asyncio.create_task(_send_live(ws, service, run_id, after))
+    sender = asyncio.create_task(_send_live(ws, service, run_id, first))
     receiver = asyncio.create_task(_drain(ws))
     finished, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
     for task in (sender, receiver):
@@ -77,4 +146,4 @@ async def stream(ws: WebSocket, run_id: str, after: int = 0):
             if isinstance(error, asyncio.TimeoutError):
                 await ws.close(code=CLOSE_TOO_SLOW, reason="client too slow")
             elif error is None:
-                await ws.close(code=1000)
+                await ws.close(code=CLOSE_NORMAL)
