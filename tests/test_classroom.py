@@ -79,3 +79,57 @@ def test_every_built_in_lesson_loads_and_a_bad_file_is_named(tmp_path):
     (tmp_path / "99-mine.json").write_text(json.dumps(good))
     with pytest.raises(LessonError, match=r"99-mine.json, step 2 settings: layers\[0\].units: 500"):
         load_lessons(Limits(), tmp_path)
+
+
+def test_rooms_closed_long_enough_ago_are_pruned(rooms):
+    for code, closed_at in (("OLD111", 1000.0), ("NEW222", 5000.0), ("OPEN33", None)):
+        rooms.create({"code": code, "created": 500.0, "closed": False})
+        if closed_at is not None:
+            rooms.update(code, lambda room, t=closed_at: room.update(closed=True, closed_at=t))
+    assert rooms.prune_closed(closed_before=2000.0) == 1
+    assert rooms.get("OLD111") is None and rooms.get("NEW222") and rooms.get("OPEN33")
+    assert rooms.prune_closed(closed_before=2000.0) == 0 and rooms.open_count() == 1
+
+
+def test_the_log_of_a_closed_room_expires(tmp_path, request):
+    from keras_playground.classroom import Classroom, room_log
+    from keras_playground.config import Settings
+    from keras_playground.jobs.bus import MemoryBus
+    from keras_playground.jobs.redis_bus import RedisBus
+    from keras_playground.jobs.scoring import LocalScorer
+    from keras_playground.store import SqliteRunStore
+
+    settings = Settings(data_dir=tmp_path, keep_closed_rooms_hours=1, prune_every_seconds=600)
+    now = [0.0]
+    runs = SqliteRunStore(tmp_path)
+    memory = MemoryBus(clock=lambda: now[0])
+    classroom = Classroom(settings, SqliteRoomStore(tmp_path), runs, memory, scorer=LocalScorer(runs))
+    opened = classroom.open("Monday")
+    classroom.close(opened.code, opened.instructor_token)
+    now[0] = 3600 + 600  # the room is pruned by then; its log goes a minute later
+    assert memory.exists(room_log(opened.code))
+    now[0] = 3600 + 600 + 61
+    assert not memory.exists(room_log(opened.code))
+
+    redis_url, ns = request.getfixturevalue("redis_url"), request.getfixturevalue("namespace")
+    bus = RedisBus(redis_url, ns)
+    classroom = Classroom(settings, RedisRoomStore(redis_url, ns), runs, bus, scorer=LocalScorer(runs))
+    opened = classroom.open("Monday")
+    stream = f"{ns}:log:{room_log(opened.code)}"
+    assert bus.redis.ttl(stream) == -1  # an open room's log stays
+    classroom.close(opened.code, opened.instructor_token)
+    assert 3600 + 600 < bus.redis.ttl(stream) <= 3600 + 600 + 60
+    bus.close()
+
+
+def test_a_lab_server_needs_the_instructor_password_unless_turned_off(tmp_path):
+    from keras_playground.classroom import needs_password
+    from keras_playground.config import Settings
+
+    def needs(**settings):
+        return needs_password(Settings(data_dir=tmp_path, **settings))
+
+    assert needs(redis_url="redis://lab:6379/0") and not needs()  # a lab server; a laptop
+    assert needs(instructor_password="s3cret")  # a laptop with a password set
+    assert not needs(redis_url="redis://lab:6379/0", rooms_need_password=False)
+    assert needs(rooms_need_password=True)

@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for chore in chores:
                 chore.cancel()
             await asyncio.to_thread(service.shutdown)
+            app.state.classroom.shutdown()
             bus.close()
             rooms_store.close()
             limiter.close()

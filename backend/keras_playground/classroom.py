@@ -8,33 +8,38 @@ joining) may only register and submit its own runs, proven with the run's own to
 
 Every change publishes the room's public view on the event bus under the room's log
 (`room:<code>`), newest only, so every page and the demo screen on any web replica
-follows it live. Rooms are kept in a `RoomStore` and survive a restart.
+follows it live. Rooms are kept in a `RoomStore` and survive a restart; a closed room
+and its log go after `keep_closed_rooms_hours`.
+
+Limits: changes (join, register a run, share) per caller and submissions per participant
+a minute; a run counts once per challenge; the instructor may lock a room to new joins.
+Scoring runs on the `Scorer` (its own threads, or a worker), never on a request's thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import secrets
 import time
 from dataclasses import dataclass
 
-import numpy as np
-
 from .config import Settings
-from .data import make_dataset, merged_params, problem_of, validate_spec
-from .engine.scoring import accuracy_of_saved_model
+from .data import merged_params, problem_of, validate_spec
 from .jobs.bus import EventBus
+from .jobs.distributed import make_broker
+from .jobs.scoring import LocalScorer, RedisScorer, Scorer
 from .jobs.service import Busy
 from .specs import DatasetSpec, Problem, SpecError
-from .store import MemoryRateLimiter, RateLimiter, RoomStore, RunStore, hash_token
+from .store import MemoryRateLimiter, RateLimiter, RoomStore, RunStore, hash_token, retry_after
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a projector
 CODE_LENGTH = 6
 MAX_NAME = 40
 MAX_TITLE = 80
 MAX_PARTICIPANTS = 200
-HIDDEN_POINTS = 1000  # the hidden test set of a challenge
+MAX_SUBMISSIONS = 30  # runs one participant may submit to one challenge (the room stays small)
 ENDED_WITH_MODEL = ("finished", "stopped", "early_stopped")
 # Published under the bus's "frame" kind: the bus keeps only the newest, which is all a
 # page needs of a room, and a slow reader skips straight to it.
@@ -50,7 +55,24 @@ class RoomClosed(Exception):
 
 
 class Forbidden(PermissionError):
-    pass
+    """Refused for who is asking (403). `token`: what is missing is a bearer token, so a
+    request that sent none hears 401 instead."""
+
+    status = 403
+
+    def __init__(self, message: str, *, token: bool = True):
+        super().__init__(message)
+        self.token = token
+
+
+class RoomLocked(Forbidden):
+    """The instructor has locked the room to new participants (423)."""
+
+    status = 423
+
+    def __init__(self) -> None:
+        super().__init__("The instructor has locked this room: it takes no new participants. "
+                         "Ask the instructor to unlock it.", token=False)
 
 
 class Refused(SpecError):
@@ -93,14 +115,15 @@ def _matches(token: str | None, token_hash: str) -> bool:
 
 
 def leaderboard(room: dict) -> list[dict]:
-    """Each participant's best submission to the open challenge: the highest hidden-test
-    accuracy first; ties go to fewer parameters, then to the earlier submission."""
+    """Each present participant's best submission to the open challenge: the highest
+    hidden-test accuracy first; ties go to fewer parameters, then to the earlier submission."""
     challenge = room.get("challenge")
     if not challenge:
         return []
+    people = room.get("participants", {})
     best: dict[str, dict] = {}
     for entry in room["submissions"]:
-        if entry["challenge"] != challenge["id"]:
+        if entry["challenge"] != challenge["id"] or people.get(entry["participant"], {}).get("removed"):
             continue
         key = (-entry["accuracy"], entry["parameters"], entry["at"])
         held = best.get(entry["participant"])
@@ -117,7 +140,7 @@ def public_view(room: dict) -> dict:
     challenge = room.get("challenge")
     return {
         "kind": "room", "code": room["code"], "title": room["title"], "closed": room["closed"],
-        "created": room["created"],
+        "locked": room.get("locked", False), "created": room["created"],
         "participants": [{"id": pid, "name": p["name"], "run_id": p["run_id"], "joined": p["joined"]}
                          for pid, p in room["participants"].items() if not p["removed"]],
         "follow": room["follow"],
@@ -126,11 +149,48 @@ def public_view(room: dict) -> dict:
     }
 
 
+@dataclass
+class Submitted:
+    """A submission's result; `new`: scored now (False: the run's first result, again)."""
+
+    result: dict
+    new: bool
+
+
+def _result(room: dict, entry: dict) -> dict:
+    board = leaderboard(room)
+    rank = next((e["rank"] for e in board if e["participant"] == entry["participant"]), None)
+    return {**{k: entry[k] for k in ("run_id", "accuracy", "parameters", "epochs")}, "best_rank": rank}
+
+
+def _submitted(room: dict, challenge_id: str, run_id: str) -> dict | None:
+    return next((e for e in room["submissions"] if e["challenge"] == challenge_id and e["run_id"] == run_id), None)
+
+
+def needs_password(settings: Settings) -> bool:
+    """Whether opening a room needs the instructor password: as set, else on a lab server
+    or when a password is set."""
+    if settings.rooms_need_password is not None:
+        return settings.rooms_need_password
+    return bool(settings.redis_url) or bool(settings.instructor_password)
+
+
+def default_scorer(settings: Settings, runs: RunStore) -> Scorer:
+    if settings.redis_url:
+        return RedisScorer(settings.redis_url, make_broker(settings.redis_url))
+    return LocalScorer(runs)
+
+
 class Classroom:
     def __init__(self, settings: Settings, rooms: RoomStore, runs: RunStore, bus: EventBus,
-                 limiter: RateLimiter | None = None):
+                 limiter: RateLimiter | None = None, scorer: Scorer | None = None):
         self.settings, self.rooms, self.runs, self.bus = settings, rooms, runs, bus
         self.limiter = limiter or MemoryRateLimiter()
+        self.scorer = scorer or default_scorer(settings, runs)
+
+    def shutdown(self) -> None:
+        """Stop the scorer's threads (the app's shutdown)."""
+        self.scorer.close()
 
     # ----- reading -----
 
@@ -164,6 +224,17 @@ class Classroom:
         self._publish(room)
         return room
 
+    def _count(self, scope: str, key: str, limit: int, what: str, setting: str) -> None:
+        """Count one action against its per-minute limit; Busy (429) beyond it."""
+        wait = self.limiter.hit(scope, key, limit)
+        if wait:
+            raise Busy(f"{what} at most {limit} times a minute ({setting}); try again in "
+                       f"{retry_after(wait)} s.", retry_after(wait))
+
+    def _count_change(self, code: str, who: str) -> None:
+        self._count("room-changes", f"{code.upper()}:{who}", self.settings.room_changes_per_minute,
+                    "You may change this room", "PLAYGROUND_ROOM_CHANGES_PER_MINUTE")
+
     # ----- roles -----
 
     def instructor(self, code: str, token: str | None) -> dict:
@@ -183,9 +254,15 @@ class Classroom:
     # ----- the instructor -----
 
     def open(self, title: str = "", password: str | None = None) -> Opened:
-        required = self.settings.instructor_password
-        if required is not None and not (password and hmac.compare_digest(password, required)):
-            raise Forbidden("Opening a room needs the instructor password of this server.")
+        if needs_password(self.settings):
+            required = self.settings.instructor_password
+            if not required:
+                raise Forbidden("Opening a room on this server needs the instructor password, and "
+                                "none is set: the server's admin sets PLAYGROUND_INSTRUCTOR_PASSWORD "
+                                "(or PLAYGROUND_ROOMS_NEED_PASSWORD=false to let anyone open rooms).",
+                                token=False)
+            if not (password and hmac.compare_digest(password.encode(), required.encode())):
+                raise Forbidden("Opening a room needs the instructor password of this server.", token=False)
         if self.rooms.open_count() >= self.settings.max_rooms:
             raise Busy(f"The server has {self.settings.max_rooms} open rooms, its maximum; "
                        "close one first (DELETE /api/rooms/{code}).", 60)
@@ -193,7 +270,7 @@ class Classroom:
         token = secrets.token_urlsafe(24)
         while True:
             code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-            room = {"code": code, "title": title, "created": time.time(), "closed": False,
+            room = {"code": code, "title": title, "created": time.time(), "closed": False, "locked": False,
                     "instructor_hash": hash_token(token), "participants": {},
                     "follow": {"spec": None, "run_id": None, "lesson": None, "at": None},
                     "challenge": None, "submissions": []}
@@ -207,6 +284,7 @@ class Classroom:
                lesson: dict | None) -> dict:
         """Share settings, a live run and/or a lesson step with every participant."""
         self.instructor(code, token)
+        self._count_change(code, "instructor")
         if spec is not None:
             spec = validate_spec(spec, self.settings.limits).model_dump(mode="json")
         if run_id is not None and self.runs.get(run_id) is None:
@@ -235,14 +313,15 @@ class Classroom:
                      "dataset": spec.dataset.model_dump(mode="json"), "max_parameters": max_parameters,
                      "max_epochs": max_epochs, "opened": time.time(),
                      "hidden_seed": secrets.randbelow(2**31 - 1)}
-
-        return self._set(code, "challenge", challenge)
+        # The board shows the open challenge only: the submissions to an earlier one go.
+        return public_view(self._change(code, lambda room: room.update(challenge=challenge, submissions=[])))
 
     def end_challenge(self, code: str, token: str | None) -> dict:
         self.instructor(code, token)
-        return self._set(code, "challenge", None)
+        return public_view(self._change(code, lambda room: room.update(challenge=None, submissions=[])))
 
     def remove(self, code: str, token: str | None, participant: str) -> dict:
+        """The participant's token stops working, and their entries leave the leaderboard."""
         self.instructor(code, token)
 
         def drop(room):
@@ -250,20 +329,39 @@ class Classroom:
             if person is None or person["removed"]:
                 raise RoomNotFound(participant)
             person["removed"] = True
+            room["submissions"] = [e for e in room["submissions"] if e["participant"] != participant]
 
         return public_view(self._change(code, drop))
 
-    def close(self, code: str, token: str | None) -> dict:
+    def lock(self, code: str, token: str | None, locked: bool) -> dict:
+        """Lock the room to new participants (those in it stay), or unlock it."""
         self.instructor(code, token)
-        return self._set(code, "closed", True)
+        return self._set(code, "locked", bool(locked))
+
+    def close(self, code: str, token: str | None) -> dict:
+        """Close the room: it refuses every change, and goes (with its log) after
+        `keep_closed_rooms_hours`."""
+        self.instructor(code, token)
+        view = public_view(self._change(code, lambda room: room.update(closed=True, closed_at=time.time())))
+        # The log outlives the room by one pruning round, so a stream that finds the room
+        # never opens a new log for it.
+        self.bus.expire(room_log(view["code"]), self.settings.keep_closed_rooms_hours * 3600
+                        + self.settings.prune_every_seconds + 60)
+        return view
 
     # ----- participants -----
 
-    def join(self, code: str, name: str) -> Joined:
+    def join(self, code: str, name: str, address: str = "unknown") -> Joined:
+        """Join as `name`; `address` (the caller's network address) counts against
+        `joins_per_address_per_minute`, since there is no participant yet."""
         name = clean_name(name)
+        self._count("joins", address, self.settings.joins_per_address_per_minute,
+                    "This network address may join rooms", "PLAYGROUND_JOINS_PER_ADDRESS_PER_MINUTE")
         token, pid = secrets.token_urlsafe(24), secrets.token_hex(4)
 
         def add(room):
+            if room.get("locked"):
+                raise RoomLocked()
             present = [p for p in room["participants"].values() if not p["removed"]]
             if len(present) >= MAX_PARTICIPANTS:
                 raise Refused("name", f"the room is full ({MAX_PARTICIPANTS} participants)")
@@ -284,6 +382,7 @@ class Classroom:
     def set_run(self, code: str, token: str | None, run_id: str, run_token: str | None) -> None:
         """The participant's current run: the class wall shows it."""
         pid = self.participant(code, token)
+        self._count_change(code, pid)
         self._own_run(run_id, run_token)
 
         def point(room):
@@ -291,37 +390,63 @@ class Classroom:
 
         self._change(code, point)
 
-    def submit(self, code: str, token: str | None, run_id: str, run_token: str | None) -> dict:
-        """Score a finished run on the challenge's hidden test set and put it on the board."""
+    async def submit(self, code: str, token: str | None, run_id: str, run_token: str | None) -> Submitted:
+        """Score a finished run on the challenge's hidden test set and put it on the board.
+        A run counts once per challenge: submitted again, it gets its first result, unscored."""
+        checked = await asyncio.to_thread(self._check_submission, code, token, run_id, run_token)
+        if isinstance(checked, Submitted):
+            return checked
+        pid, challenge, features, entry = checked
+        accuracy = await self.scorer.score(run_id, features, challenge)
+        if accuracy is None:
+            raise Refused("run_id", "the run's trained model is not kept any more")
+        entry = {**entry, "accuracy": round(accuracy, 4), "at": time.time()}
+        return await asyncio.to_thread(self._record_submission, code, challenge["id"], entry)
+
+    def _check_submission(self, code: str, token: str | None, run_id: str, run_token: str | None):
+        """Everything but the scoring: a Submitted if the run was submitted before, else
+        (participant, challenge, the run's features, the entry without its accuracy)."""
         pid = self.participant(code, token)
         room = self.room(code)
         challenge = room["challenge"]
         if challenge is None:
             raise Refused("challenge", "no challenge is open in this room")
         record = self._own_run(run_id, run_token)
+        earlier = _submitted(room, challenge["id"], run_id)
+        if earlier is not None:
+            return Submitted(_result(room, earlier), new=False)
         done = record.done or {}
         if record.state not in ENDED_WITH_MODEL or not done.get("epochs"):
             raise Refused("run_id", f"the run is {record.state}: submit it once it has finished training")
         self._check_limits(record.spec, done, challenge)
-        model = self.runs.model(run_id)
-        if model is None:
-            raise Refused("run_id", "the run's trained model is not kept any more")
-        xy, labels, kind = self._hidden_test_set(challenge)
-        accuracy = accuracy_of_saved_model(model, record.spec["features"], xy, labels, kind)
-        entry = {"challenge": challenge["id"], "participant": pid,
-                 "name": room["participants"][pid]["name"], "run_id": run_id,
-                 "accuracy": round(accuracy, 4), "parameters": done["parameters"],
-                 "epochs": done["epochs"], "at": time.time()}
+        mine = sum(e["participant"] == pid for e in room["submissions"] if e["challenge"] == challenge["id"])
+        if mine >= MAX_SUBMISSIONS:
+            raise Refused("run_id", f"you have submitted {mine} runs to this challenge, its most "
+                                    f"({MAX_SUBMISSIONS}); your best one counts")
+        self._count("submissions", f"{room['code']}:{pid}", self.settings.submissions_per_minute,
+                    "You may submit", "PLAYGROUND_SUBMISSIONS_PER_MINUTE")
+        entry = {"challenge": challenge["id"], "participant": pid, "name": room["participants"][pid]["name"],
+                 "run_id": run_id, "parameters": done["parameters"], "epochs": done["epochs"]}
+        return pid, challenge, record.spec["features"], entry
+
+    def _record_submission(self, code: str, challenge_id: str, entry: dict) -> Submitted:
+        first: list[dict] = []
 
         def add(room):
-            if (room["challenge"] or {}).get("id") != challenge["id"]:
+            first.clear()  # a store may apply a change again (another replica changed the room)
+            if (room["challenge"] or {}).get("id") != challenge_id:
                 raise Refused("challenge", "the challenge changed while the run was scored; submit again")
-            room["submissions"].append(entry)
+            if entry["participant"] not in room["participants"] or \
+                    room["participants"][entry["participant"]]["removed"]:
+                raise Forbidden("You were removed from this room while the run was scored.")
+            earlier = _submitted(room, challenge_id, entry["run_id"])
+            if earlier is not None:  # the same run, submitted twice at once: the first counts
+                first.append(earlier)
+            else:
+                room["submissions"].append(entry)
 
-        board = leaderboard(self._change(code, add))
-        rank = next(e["rank"] for e in board if e["participant"] == pid)
-        return {**{k: entry[k] for k in ("run_id", "accuracy", "parameters", "epochs")},
-                "best_rank": rank}
+        room = self._change(code, add)
+        return Submitted(_result(room, first[0] if first else entry), new=not first)
 
     @staticmethod
     def _check_limits(spec: dict, done: dict, challenge: dict) -> None:
@@ -338,11 +463,3 @@ class Classroom:
         if done["epochs"] > challenge["max_epochs"]:
             raise Refused("training.epochs", f"the run trained {done['epochs']} epochs, over the "
                                              f"challenge's limit of {challenge['max_epochs']}")
-
-    @staticmethod
-    def _hidden_test_set(challenge: dict) -> tuple[np.ndarray, np.ndarray, str]:
-        """Points from the challenge's generator and a seed nobody sees: no run trained on them."""
-        spec = DatasetSpec.model_validate({**challenge["dataset"], "seed": challenge["hidden_seed"],
-                                           "n_train": HIDDEN_POINTS, "n_val": 0, "n_test": 0})
-        data = make_dataset(spec)
-        return data.x_train, data.y_train, data.kind

@@ -43,7 +43,11 @@ class Settings(BaseSettings):
     submissions_per_minute: int = Field(default=6, ge=1,
                                         description="Challenge submissions one participant may make a minute.")
     room_changes_per_minute: int = Field(default=30, ge=1,
-                                         description="Changes to a room (join, run, follow) one caller may make a minute.")
+                                         description="Changes to a room (its run, what it shares) one participant "
+                                                     "or instructor may make a minute.")
+    joins_per_address_per_minute: int = Field(
+        default=120, ge=1, description="Joins of rooms one network address may make a minute (a whole class "
+                                       "behind one NAT shares an address).")
     keep_runs: int = Field(default=1000, ge=1, description="Finished runs kept; older ones are pruned.")
     keep_closed_rooms_hours: float = Field(default=24.0, ge=0,
                                            description="Hours a closed room is kept before it is deleted.")

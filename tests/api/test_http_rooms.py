@@ -1,5 +1,8 @@
 """The classroom over HTTP and WebSocket: each role, each refusal, the challenge, the wall."""
 
+import threading
+import time
+
 import pytest
 
 from .conftest import create, read_until, receive, stream_to_end, tiny
@@ -248,7 +251,172 @@ def test_the_room_stream_sends_the_room_then_changes_and_wall_tiles(client, room
 def test_an_unknown_room_stream_is_closed(client):
     from starlette.websockets import WebSocketDisconnect
 
-    with pytest.raises(WebSocketDisconnect) as closed:
-        with client.websocket_connect("/api/rooms/NOROOM/stream") as ws:
+    with client.websocket_connect("/api/rooms/NOROOM/stream") as ws:  # accepted, then closed
+        with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_text()
-    assert closed.value.code == 4404
+    assert (closed.value.code, closed.value.reason) == (4404, "unknown room")
+
+
+def submit(client, code, person, run):
+    return client.post(f"/api/rooms/{code}/submissions", headers=bearer(person["token"]),
+                       json={"run_id": run["id"], "run_token": run["token"]})
+
+
+def test_a_run_counts_once_per_challenge_and_is_scored_off_the_request_threads(client, room, monkeypatch):
+    from keras_playground.jobs import scoring
+
+    scored_on, score = [], scoring.hidden_set_accuracy
+    monkeypatch.setattr(scoring, "hidden_set_accuracy",
+                        lambda *args: scored_on.append(threading.current_thread().name) or score(*args))
+    code = room["code"]
+    challenge(client, room)
+    ada = join(client, code)
+    run = trained_run(client, "ada", epochs=20)
+    first = submit(client, code, ada, run)
+    assert first.status_code == 201, first.text
+    for _ in range(3):
+        again = submit(client, code, ada, run)
+        assert again.status_code == 200 and again.json() == first.json()  # its first result
+    assert len(scored_on) == 1 and scored_on[0].startswith("scoring")  # once, on the scorer's own thread
+    assert len(client.app.state.classroom.room(code)["submissions"]) == 1
+
+
+def test_submissions_are_limited_per_participant(make_client):
+    client = make_client(submissions_per_minute=1)
+    room = client.post("/api/rooms", json={}).json()
+    challenge(client, room)
+    ada = join(client, room["code"])
+    first, second = trained_run(client, "ada1", epochs=20), trained_run(client, "ada2", epochs=21)
+    assert submit(client, room["code"], ada, first).status_code == 201
+    refused = submit(client, room["code"], ada, second)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert "PLAYGROUND_SUBMISSIONS_PER_MINUTE" in refused.json()["detail"]
+    assert submit(client, room["code"], ada, first).status_code == 200  # a resubmission is answered
+
+
+def test_a_removed_participants_entries_leave_the_leaderboard(client, room):
+    code = room["code"]
+    challenge(client, room)
+    ada, bob = join(client, code, "Ada"), join(client, code, "Bob")
+    assert submit(client, code, ada, trained_run(client, "ada", epochs=30)).status_code == 201
+    assert submit(client, code, bob, trained_run(client, "bob", epochs=5)).status_code == 201
+    assert len(client.get(f"/api/rooms/{code}/leaderboard").json()["leaderboard"]) == 2
+    removed = client.delete(f"/api/rooms/{code}/participants/{ada['participant']}",
+                            headers=bearer(room["instructor_token"]))
+    assert [(e["rank"], e["name"]) for e in removed.json()["leaderboard"]] == [(1, "Bob")]
+    board = client.get(f"/api/rooms/{code}/leaderboard").json()["leaderboard"]
+    assert [(e["rank"], e["name"]) for e in board] == [(1, "Bob")]
+
+
+def test_the_instructor_locks_a_room_to_new_participants(client, room):
+    code, token = room["code"], room["instructor_token"]
+    ada = join(client, code, "Ada")
+    url = f"/api/rooms/{code}/lock"
+    assert client.post(url, json={"locked": True}).status_code == 401
+    assert client.post(url, json={"locked": True}, headers=bearer(ada["token"])).status_code == 403
+    locked = client.post(url, json={"locked": True}, headers=bearer(token))
+    assert locked.status_code == 200 and locked.json()["locked"] is True
+    assert client.get(f"/api/rooms/{code}").json()["locked"] is True
+    refused = client.post(f"/api/rooms/{code}/join", json={"name": "Bob"})
+    assert refused.status_code == 423 and "locked this room" in refused.json()["detail"]
+    run = create(client, client_id="ada")  # those already in carry on
+    assert client.post(f"/api/rooms/{code}/runs", headers=bearer(ada["token"]),
+                       json={"run_id": run["id"], "run_token": run["token"]}).status_code == 200
+    assert client.post(url, json={"locked": False}, headers=bearer(token)).json()["locked"] is False
+    join(client, code, "Bob")
+
+
+def test_room_changes_are_limited_per_caller(make_client):
+    client = make_client(room_changes_per_minute=2, joins_per_address_per_minute=2)
+    room = client.post("/api/rooms", json={}).json()
+    code, token = room["code"], room["instructor_token"]
+    ada = join(client, code, "Ada")
+    join(client, code, "Bob")
+    run = create(client, client_id="ada")
+    changes = {"join": lambda: client.post(f"/api/rooms/{code}/join", json={"name": "Cy"}),
+               "run": lambda: client.post(f"/api/rooms/{code}/runs", headers=bearer(ada["token"]),
+                                          json={"run_id": run["id"], "run_token": run["token"]}),
+               "follow": lambda: client.post(f"/api/rooms/{code}/follow", headers=bearer(token), json={})}
+    assert changes["run"]().status_code == changes["follow"]().status_code == 200
+    assert changes["run"]().status_code == changes["follow"]().status_code == 200
+    for name, change in changes.items():
+        refused = change()
+        assert refused.status_code == 429, (name, refused.text)
+        setting = "JOINS_PER_ADDRESS" if name == "join" else "ROOM_CHANGES"
+        assert f"PLAYGROUND_{setting}_PER_MINUTE" in refused.json()["detail"] and refused.headers["Retry-After"]
+    assert [p["name"] for p in client.get(f"/api/rooms/{code}").json()["participants"]] == ["Ada", "Bob"]
+
+
+def test_rooms_closed_long_ago_are_pruned_on_a_schedule(make_client):
+    client = make_client(keep_closed_rooms_hours=0, prune_every_seconds=0.1)
+    room = client.post("/api/rooms", json={}).json()
+    kept = client.post("/api/rooms", json={}).json()
+    client.delete(f"/api/rooms/{room['code']}", headers=bearer(room["instructor_token"]))
+    deadline = time.monotonic() + 30
+    while client.get(f"/api/rooms/{room['code']}").status_code != 404:
+        assert time.monotonic() < deadline, "the closed room was not pruned within 30 s"
+        time.sleep(0.05)
+    assert client.get(f"/api/rooms/{kept['code']}").status_code == 200  # an open room stays
+
+
+def test_a_lab_server_needs_the_instructor_password_to_open_a_room(make_client, redis_url):
+    unset = make_client(redis_url=redis_url).post("/api/rooms", json={})
+    assert unset.status_code == 403 and "PLAYGROUND_INSTRUCTOR_PASSWORD" in unset.json()["detail"]
+    guarded = make_client(redis_url=redis_url, instructor_password="s3cret")
+    assert guarded.post("/api/rooms", json={}).status_code == 403
+    assert guarded.post("/api/rooms", json={"password": "s3cret"}).status_code == 201
+    assert make_client(redis_url=redis_url, rooms_need_password=False).post("/api/rooms", json={}).status_code == 201
+
+
+@pytest.mark.parametrize("backend", ["embedded", "redis"])
+def test_a_room_stream_follows_a_room_after_more_changes_than_one_read_holds(make_client, backend, request):
+    """A room's log is all views: after 10,050 changes a new stream still gets each new one."""
+    from keras_playground.jobs.redis_bus import BATCH
+
+    lab = {"redis_url": request.getfixturevalue("redis_url"), "instructor_password": "pw"} if backend == "redis" else {}
+    client = make_client(**lab)
+    room = client.post("/api/rooms", json={"password": "pw"}).json()
+    code, classroom = room["code"], client.app.state.classroom
+    for change in range(BATCH + 50):  # cheap changes, straight to the classroom (no rate limit)
+        classroom.lock(code, room["instructor_token"], locked=change % 2 == 0)
+    with client.websocket_connect(f"/api/rooms/{code}/stream") as ws:
+        assert receive(ws)[0]["locked"] is False
+        join(client, code, "Ada")
+        joined = read_until(ws, lambda e: e["kind"] == "room" and e["participants"], timeout=15)
+    assert joined[-1]["participants"][0]["name"] == "Ada"
+
+
+@pytest.fixture
+def lab(make_client, redis_url):
+    """A lab server's web app and one worker in this process (the default namespace, as the app's)."""
+    import dramatiq
+
+    from keras_playground.jobs.distributed import make_broker
+    from keras_playground.jobs.worker import WorkerContext, attach
+
+    client = make_client(redis_url=redis_url, instructor_password="pw")
+    broker = make_broker(redis_url)
+    attach(broker, WorkerContext(client.app.state.settings, name="test-worker"))
+    worker = dramatiq.Worker(broker, queues={"training"}, worker_threads=2)
+    worker.start()
+    yield client, worker
+    worker.stop(timeout=30_000)
+    broker.close()
+
+
+def test_on_a_lab_server_a_worker_scores_submissions_and_a_late_answer_is_a_503(lab):
+    client, worker = lab
+    room = client.post("/api/rooms", json={"password": "pw"}).json()
+    code = room["code"]
+    challenge(client, room)
+    ada = join(client, code)
+    good, other = trained_run(client, "lab-ada", epochs=20), trained_run(client, "lab-ada2", epochs=21)
+    scored = submit(client, code, ada, good)
+    assert scored.status_code == 201 and scored.json()["accuracy"] > 0.85, scored.text
+    assert submit(client, code, ada, good).json() == scored.json()
+    worker.stop(timeout=30_000)  # no worker left to score
+    client.app.state.classroom.scorer.timeout = 0.5
+    late = submit(client, code, ada, other)
+    assert late.status_code == 503 and "No worker scored the run" in late.json()["detail"]
+    assert int(late.headers["Retry-After"]) > 0
+    assert [e["run_id"] for e in client.get(f"/api/rooms/{code}/leaderboard").json()["leaderboard"]] == [good["id"]]

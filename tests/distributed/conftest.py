@@ -4,6 +4,7 @@ A real redis-server (Debian's), two web replicas and two workers, each started w
 command and the environment its service has in docker-compose.yml (only the Redis
 address, the port and a few test-speed settings differ)."""
 
+import re
 import time
 from pathlib import Path
 
@@ -21,12 +22,28 @@ COMPOSE = yaml.safe_load((Path(__file__).parents[2] / "docker-compose.yml").read
 TEST_SETTINGS = {"worker_threads": 2, "heartbeat_seconds": 0.5, "worker_timeout": 3}
 
 
+# What a lab's admin puts in .env; docker compose substitutes ${VAR...} in the file.
+ADMIN_ENV = {"PLAYGROUND_INSTRUCTOR_PASSWORD": "lab-password"}
+
+
+def substituted(value) -> str:
+    """A compose value with `${VAR}`, `${VAR:-default}` and `${VAR:?error}` filled from ADMIN_ENV."""
+    def fill(match: re.Match) -> str:
+        name, operator, rest = match.groups()
+        if ADMIN_ENV.get(name):
+            return ADMIN_ENV[name]
+        assert operator != ":?", f"docker-compose.yml needs {name}: {rest}"
+        return rest or ""
+
+    return re.sub(r"\$\{(\w+)(?:(:[?-])([^}]*))?\}", fill, str(value))
+
+
 def service(name: str) -> tuple[list[str], dict[str, str]]:
     """A compose service's command (our console script in place of the image's) and its
     PLAYGROUND_* settings, minus what a test machine sets itself."""
     spec = COMPOSE["services"][name]
     command = [KERAS_PLAYGROUND if word == "keras-playground" else word for word in spec["command"]]
-    settings = {k.removeprefix("PLAYGROUND_").lower(): v for k, v in spec.get("environment", {}).items()
+    settings = {k.removeprefix("PLAYGROUND_").lower(): substituted(v) for k, v in spec.get("environment", {}).items()
                 if k.startswith("PLAYGROUND_") and k not in ("PLAYGROUND_REDIS_URL", "PLAYGROUND_DATA_DIR")}
     return command, settings
 

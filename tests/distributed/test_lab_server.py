@@ -12,6 +12,7 @@ import httpx
 from websockets.sync.client import connect
 
 from ..real_server import TIMEOUT
+from .conftest import ADMIN_ENV
 
 
 def spec(epochs, seed=1):
@@ -191,7 +192,9 @@ def test_restarting_the_web_replicas_loses_no_run(topology):
 
 def test_a_room_opened_on_one_replica_is_joined_and_followed_on_the_other(topology):
     a, b = topology.webs
-    room = httpx.post(f"{a.url}/api/rooms", json={"title": "Lab"}, timeout=TIMEOUT).json()
+    assert httpx.post(f"{a.url}/api/rooms", json={"title": "Lab"}, timeout=TIMEOUT).status_code == 403
+    room = httpx.post(f"{a.url}/api/rooms", json={"title": "Lab", "password": ADMIN_ENV["PLAYGROUND_INSTRUCTOR_PASSWORD"]},
+                      timeout=TIMEOUT).json()
     with connect(f"ws://127.0.0.1:{a.port}/api/rooms/{room['code']}/stream") as wall:
         assert json.loads(wall.recv(timeout=TIMEOUT))[0]["participants"] == []
         ada = httpx.post(f"{b.url}/api/rooms/{room['code']}/join", json={"name": "Ada"}, timeout=TIMEOUT).json()

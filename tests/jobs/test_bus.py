@@ -142,3 +142,65 @@ def test_logs_of_ended_runs_expire_on_redis(redis_url, namespace):
 
 def test_unknown_runs_read_as_closed_and_empty(make_bus):
     assert read(make_bus(), "ghost", 0) == ([], True)
+
+
+def test_a_reader_gets_the_newest_of_more_frames_than_one_read_holds(make_bus):
+    """A room's log is all frames (its views): after more changes than one read's batch,
+    a new reader still gets the newest at once."""
+    from keras_playground.jobs.redis_bus import BATCH
+
+    bus = make_bus()
+    bus.open("room:R")
+    for change in range(1, BATCH + 51):
+        bus.publish_json("room:R", "frame", f'{{"kind":"room","change":{change}}}')
+    events, closed = read(bus, "room:R", 0)
+    assert [e["change"] for e in events] == [BATCH + 50] and not closed
+
+
+def test_a_frame_replaces_the_previous_marker_and_a_reader_midway_misses_nothing(redis_url, namespace):
+    bus = RedisBus(redis_url, namespace)
+    bus.open("r")
+    publish_epochs(bus, "r", 3)
+    seen, _ = read(bus, "r", 0)
+    frame_seq = [e["seq"] for e in seen if e["kind"] == "frame"][0]
+    publish_epochs(bus, "r", 100)
+    assert bus.redis.xlen(bus._keys("r")["stream"]) == 103 + 1  # every epoch, one frame marker
+    # Its position is the marker the newer frames deleted: it gets every later epoch, the newest frame.
+    rest, _ = read(bus, "r", frame_seq)
+    assert [e["epoch"] for e in rest if e["kind"] == "epoch"] == list(range(1, 101))
+    assert [e["epoch"] for e in rest if e["kind"] == "frame"] == [100]
+    bus.close()
+
+
+def test_an_expiring_log_goes_when_its_time_comes_in_memory():
+    now = [0.0]
+    bus = MemoryBus(clock=lambda: now[0])
+    bus.publish_json("room:R", "frame", '{"kind":"room"}')
+    bus.expire("room:R", 60)
+    now[0] = 59.0
+    assert bus.exists("room:R") and read(bus, "room:R", 0)[0][0]["kind"] == "room"
+    now[0] = 61.0
+    assert not bus.exists("room:R")
+
+
+def test_an_expiring_log_goes_when_its_time_comes_on_redis(redis_url, namespace):
+    bus = RedisBus(redis_url, namespace)
+    bus.publish_json("room:R", "frame", '{"kind":"room"}')
+    bus.expire("room:R", 60)
+    keys = [k for k in bus._keys("room:R").values() if bus.redis.exists(k)]
+    assert len(keys) == 3 and all(0 < bus.redis.ttl(k) <= 60 for k in keys)  # stream, seq, frame
+    bus.close()
+
+
+def test_a_reader_of_an_unknown_or_expired_log_hears_it_is_closed_only_after_its_timeout(make_bus):
+    """A room's stream reads on whatever it hears: a gone log must not make it spin."""
+    bus = make_bus()
+
+    async def timed():
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        result = await bus.read("room:GONE", 0, timeout=0.3)
+        return result, loop.time() - started
+
+    (found, closed), waited = asyncio.run(timed())
+    assert found == [] and closed and waited >= 0.25

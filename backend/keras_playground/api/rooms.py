@@ -17,20 +17,21 @@ import time
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Request, Response, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..classroom import Classroom, RoomNotFound, room_log
 from ..data import problem_of
 from ..specs import DatasetSpec, Problem, SpecError
-from .deps import TokenDep
+from .deps import AddressDep, TokenDep
+from .ws_guard import (CLOSE_NORMAL, CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN, CLOSE_UNKNOWN, HANDSHAKE_TIMEOUT,
+                       origin_refused, refuse)
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
 
 WALL_INTERVAL = 0.25  # seconds between two wall updates of one participant
 WAIT = 15.0
 SEND_TIMEOUT = 30.0
-CLOSE_UNKNOWN = 4404
 
 
 def _classroom(request: Request) -> Classroom:
@@ -52,6 +53,11 @@ class RunRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
     run_id: str = Field(max_length=64)
     run_token: str = Field(max_length=128)
+
+
+class LockRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    locked: bool
 
 
 class LessonRef(BaseModel):
@@ -93,8 +99,8 @@ def get_leaderboard(request: Request, code: str):
 
 
 @router.post("/{code}/join", status_code=201)
-def join_room(request: Request, code: str, body: JoinRequest):
-    joined = _classroom(request).join(code, body.name)
+def join_room(request: Request, code: str, body: JoinRequest, address: AddressDep):
+    joined = _classroom(request).join(code, body.name, address)
     return {"participant": joined.participant, "token": joined.token, "name": joined.name, "code": code.upper()}
 
 
@@ -105,8 +111,12 @@ def register_run(request: Request, code: str, body: RunRef, token: TokenDep):
 
 
 @router.post("/{code}/submissions", status_code=201)
-def submit_run(request: Request, code: str, body: RunRef, token: TokenDep):
-    return _classroom(request).submit(code, token, body.run_id, body.run_token)
+async def submit_run(request: Request, response: Response, code: str, body: RunRef, token: TokenDep):
+    """201 when scored now; 200 with the run's first result when it was submitted before."""
+    submitted = await _classroom(request).submit(code, token, body.run_id, body.run_token)
+    if not submitted.new:
+        response.status_code = 200
+    return submitted.result
 
 
 @router.post("/{code}/follow")
@@ -132,6 +142,11 @@ def open_challenge(request: Request, code: str, body: ChallengeRequest, token: T
 @router.delete("/{code}/challenge")
 def end_challenge(request: Request, code: str, token: TokenDep):
     return _classroom(request).end_challenge(code, token)
+
+
+@router.post("/{code}/lock")
+def lock_room(request: Request, code: str, body: LockRequest, token: TokenDep):
+    return _classroom(request).lock(code, token, body.locked)
 
 
 @router.delete("/{code}/participants/{participant}")
@@ -220,18 +235,28 @@ class Wall:
 
 @router.websocket("/{code}/stream")
 async def room_stream(ws: WebSocket, code: str):
+    if await origin_refused(ws):
+        return
     classroom: Classroom = ws.app.state.classroom
     try:
-        view = await asyncio.to_thread(classroom.view, code)
+        view = await asyncio.wait_for(asyncio.to_thread(classroom.view, code), HANDSHAKE_TIMEOUT)
     except RoomNotFound:
-        await ws.close(code=CLOSE_UNKNOWN, reason="unknown room")
+        await refuse(ws, CLOSE_UNKNOWN, "unknown room")
+        return
+    except Exception:  # the store is down or slow: the page may reconnect later
+        await refuse(ws, CLOSE_TRY_AGAIN, "the room store did not answer; try again later")
         return
     await ws.accept()
     lock = asyncio.Lock()
+    too_slow = asyncio.Event()  # a send (the view's or a wall tile's) timed out
 
     async def send(events: list[dict]) -> None:
         async with lock:
-            await asyncio.wait_for(ws.send_text(json.dumps(events, separators=(",", ":"))), SEND_TIMEOUT)
+            try:
+                await asyncio.wait_for(ws.send_text(json.dumps(events, separators=(",", ":"))), SEND_TIMEOUT)
+            except asyncio.TimeoutError:
+                too_slow.set()
+                raise
 
     wall = Wall(ws.app.state.service, send)
     log = room_log(view["code"])
@@ -254,7 +279,8 @@ async def room_stream(ws: WebSocket, code: str):
             while (await ws.receive())["type"] != "websocket.disconnect":
                 pass
 
-    tasks = {asyncio.create_task(follow_room()), asyncio.create_task(drain())}
+    tasks = {asyncio.create_task(follow_room()), asyncio.create_task(drain()),
+             asyncio.create_task(too_slow.wait())}
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -262,4 +288,7 @@ async def room_stream(ws: WebSocket, code: str):
             task.cancel()
         wall.stop()
         with contextlib.suppress(Exception):
-            await ws.close(code=1000)
+            if too_slow.is_set():
+                await ws.close(code=CLOSE_TOO_SLOW, reason="client too slow")
+            else:
+                await ws.close(code=CLOSE_NORMAL)

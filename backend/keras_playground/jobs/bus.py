@@ -13,8 +13,10 @@ Backends: `MemoryBus` (one process) here; `redis_bus.RedisBus` for several proce
 from __future__ import annotations
 
 import asyncio
+import heapq
 import json
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass, field
@@ -92,6 +94,10 @@ class EventBus(ABC):
     def forget(self, run_id: str) -> None:
         """Drop a finished run's log (its record lives on in the store)."""
 
+    @abstractmethod
+    def expire(self, run_id: str, seconds: float) -> None:
+        """Drop the log `seconds` from now (a closed room's: nothing more will be published)."""
+
     def close(self) -> None:
         pass
 
@@ -99,11 +105,13 @@ class EventBus(ABC):
 class MemoryBus(EventBus):
     """All runs' logs in this process. Readers wait on asyncio events set from any thread."""
 
-    def __init__(self, keep_ended: int = 200) -> None:
+    def __init__(self, keep_ended: int = 200, clock=time.monotonic) -> None:
         self._logs: dict[str, RunLog] = {}
         # Ended runs' logs stay a while for late readers (then the store has them), bounded.
         self._ended: deque[str] = deque()
         self._keep_ended = keep_ended
+        self._expiring: list[tuple[float, str]] = []  # a heap of (when, log id), see `expire`
+        self._clock = clock
         self._lock = threading.Lock()
         self._waiters: dict[str, asyncio.Event] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -114,10 +122,12 @@ class MemoryBus(EventBus):
 
     def open(self, run_id: str) -> None:
         with self._lock:
+            self._drop_expired()
             self._logs.setdefault(run_id, RunLog())
 
     def publish_json(self, run_id: str, kind: str, text: str) -> None:
         with self._lock:
+            self._drop_expired()
             log = self._logs.setdefault(run_id, RunLog())
             was_closed = log.closed
             log.append(kind, text)
@@ -136,27 +146,30 @@ class MemoryBus(EventBus):
         if waiter is not None:
             waiter.set()
 
-    def _snapshot(self, run_id: str, after: int) -> tuple[list[Logged], bool]:
+    def _snapshot(self, run_id: str, after: int) -> tuple[list[Logged], bool, bool]:
+        """What a reader gets now, whether the log is closed, and whether it is known."""
         with self._lock:
             log = self._logs.get(run_id)
             if log is None:
-                return [], True
-            return log.after(after), log.closed
+                return [], True, False
+            return log.after(after), log.closed, True
 
     async def read(self, run_id: str, after: int, timeout: float) -> tuple[list[Logged], bool]:
-        found, closed = self._snapshot(run_id, after)
-        if found or closed:
+        # An unknown log (never opened, evicted, expired) is closed, but said so only after
+        # `timeout`, as on Redis: a reader that reads on (a room's stream) never spins.
+        found, closed, known = self._snapshot(run_id, after)
+        if found or (closed and known):
             return found, closed
         waiter = self._waiters.setdefault(run_id, asyncio.Event())
         # Re-check: an event may have landed between the snapshot and the waiter.
-        found, closed = self._snapshot(run_id, after)
-        if found or closed:
+        found, closed, known = self._snapshot(run_id, after)
+        if found or (closed and known):
             return found, closed
         try:
             await asyncio.wait_for(waiter.wait(), timeout)
         except asyncio.TimeoutError:
             pass
-        return self._snapshot(run_id, after)
+        return self._snapshot(run_id, after)[:2]
 
     def replay(self, run_id: str) -> list[dict]:
         with self._lock:
@@ -166,8 +179,19 @@ class MemoryBus(EventBus):
 
     def exists(self, run_id: str) -> bool:
         with self._lock:
+            self._drop_expired()
             return run_id in self._logs
 
     def forget(self, run_id: str) -> None:
         with self._lock:
             self._logs.pop(run_id, None)
+
+    def expire(self, run_id: str, seconds: float) -> None:
+        with self._lock:
+            heapq.heappush(self._expiring, (self._clock() + seconds, run_id))
+
+    def _drop_expired(self) -> None:
+        """(Under the lock.) Logs whose time has come go when the bus is next used."""
+        now = self._clock()
+        while self._expiring and self._expiring[0][0] <= now:
+            self._logs.pop(heapq.heappop(self._expiring)[1], None)

@@ -4,9 +4,12 @@ Each run has a stream whose entry ids are the event sequence numbers (`0-<seq>`)
 "everything after seq N" is a plain range read and any replica can replay any run from
 the start. As in `MemoryBus`, every `status`, `epoch`, `done` and `error` is kept but
 only the newest `frame`: a frame's stream entry is a small marker, and its body lives in
-one key that each new frame overwrites. Publishing is a Lua script (the sequence number,
-the entry and the frame change together); a reader waits on the stream itself.
-An ended run's keys expire after `keep_ended_seconds` (its record stays in the store).
+one key that each new frame overwrites. Each new frame deletes the previous marker, so a
+log holds one marker at most and a reader at any position finds the newest frame (a
+room's log, all frames, stays one entry long). Publishing is a Lua script (the sequence
+number, the entry and the frame change together); a reader waits on the stream itself.
+An ended run's keys expire after `keep_ended_seconds` (its record stays in the store);
+`expire` sets when other logs go (a closed room's).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import json
 import redis
 import redis.asyncio as aioredis
 
+from ..store.redis_client import WEB_RETRY_SECONDS, connect, connect_async
 from .bus import FINAL_KINDS, EventBus, Logged
 
 # KEYS: stream, seq counter, frame, closed flag. ARGV: kind, event JSON (no seq), TTL of an ended log.
@@ -24,6 +28,10 @@ _PUBLISH = """
 local seq = redis.call('INCR', KEYS[2])
 local text = '{"seq":' .. seq .. ',' .. string.sub(ARGV[2], 2)
 if ARGV[1] == 'frame' then
+  -- One frame marker at most: the previous one goes, so a log of any number of frames
+  -- (a room's views) stays one entry long and a reader always finds the body it marks.
+  local previous = redis.call('HGET', KEYS[3], 's')
+  if previous then redis.call('XDEL', KEYS[1], '0-' .. previous) end
   redis.call('HSET', KEYS[3], 's', seq, 'j', text)
   redis.call('XADD', KEYS[1], '0-' .. seq, 'k', 'frame')
 else
@@ -40,9 +48,12 @@ BATCH = 10_000  # events per read at most (a long run's full replay comes in a f
 
 
 class RedisBus(EventBus):
-    def __init__(self, url: str, namespace: str = "kp", keep_ended_seconds: int = 3600):
+    def __init__(self, url: str, namespace: str = "kp", keep_ended_seconds: int = 3600,
+                 retry_seconds: float = WEB_RETRY_SECONDS):
+        """`retry_seconds`: how long a command retries through a Redis outage (redis_client)."""
         self.url, self.ns, self.keep_ended = url, namespace, keep_ended_seconds
-        self.redis = redis.Redis.from_url(url)
+        self.retry_seconds = retry_seconds
+        self.redis = connect(url, retry_seconds)
         self._publish = self.redis.register_script(_PUBLISH)
         self._async: dict[asyncio.AbstractEventLoop, aioredis.Redis] = {}
 
@@ -57,7 +68,7 @@ class RedisBus(EventBus):
         if client is None:
             for old in [l for l in self._async if l.is_closed()]:
                 del self._async[old]
-            client = self._async[loop] = aioredis.Redis.from_url(self.url)
+            client = self._async[loop] = connect_async(self.url, self.retry_seconds)
         return client
 
     # ----- writing (any thread, any process) -----
@@ -120,6 +131,12 @@ class RedisBus(EventBus):
 
     def forget(self, run_id: str) -> None:
         self.redis.delete(*self._keys(run_id).values())
+
+    def expire(self, run_id: str, seconds: float) -> None:
+        with self.redis.pipeline() as pipe:
+            for key in self._keys(run_id).values():
+                pipe.expire(key, max(1, int(seconds)))
+            pipe.execute()
 
     def close(self) -> None:
         self.redis.close()

@@ -18,7 +18,14 @@ from typing import Callable
 
 import redis
 
+from .redis_client import connect
+
 Change = Callable[[dict], None]  # changes a room document in place (it may raise to refuse)
+
+
+def _closed_at(room: dict) -> float:
+    """When a closed room closed (older versions kept no time: then when it opened)."""
+    return room.get("closed_at") or room.get("created") or time.time()
 
 
 class RoomStore(ABC):
@@ -36,9 +43,10 @@ class RoomStore(ABC):
     @abstractmethod
     def open_count(self) -> int: ...
 
+    @abstractmethod
     def prune_closed(self, closed_before: float) -> int:
-        """Delete the rooms closed before `closed_before` (epoch seconds); how many."""
-        return 0  # TODO(hardening, item 7): both backends
+        """Delete the rooms closed before `closed_before` (epoch seconds, the room's
+        `closed_at`; a room closed by an older version counts from its creation); how many."""
 
     def close(self) -> None:
         pass
@@ -51,7 +59,10 @@ class SqliteRoomStore(RoomStore):
                                    isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS rooms (code TEXT PRIMARY KEY, doc TEXT NOT NULL, "
-                         "created REAL NOT NULL, closed INTEGER NOT NULL DEFAULT 0)")
+                         "created REAL NOT NULL, closed INTEGER NOT NULL DEFAULT 0, closed_at REAL)")
+        columns = [row[1] for row in self._db.execute("PRAGMA table_info(rooms)")]
+        if "closed_at" not in columns:  # a data directory of an older version
+            self._db.execute("ALTER TABLE rooms ADD COLUMN closed_at REAL")
         self._lock = threading.Lock()
 
     def create(self, room: dict) -> bool:
@@ -75,13 +86,19 @@ class SqliteRoomStore(RoomStore):
                 return None
             room = json.loads(row[0])
             change(room)
-            self._db.execute("UPDATE rooms SET doc = ?, closed = ? WHERE code = ?",
-                             (json.dumps(room), int(room.get("closed", False)), code))
+            self._db.execute("UPDATE rooms SET doc = ?, closed = ?, closed_at = ? WHERE code = ?",
+                             (json.dumps(room), int(room.get("closed", False)),
+                              _closed_at(room) if room.get("closed") else None, code))
         return room
 
     def open_count(self) -> int:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM rooms WHERE closed = 0").fetchone()[0]
+
+    def prune_closed(self, closed_before: float) -> int:
+        with self._lock:
+            return self._db.execute("DELETE FROM rooms WHERE closed = 1 AND COALESCE(closed_at, created) < ?",
+                                    (closed_before,)).rowcount
 
     def close(self) -> None:
         with self._lock:
@@ -90,8 +107,10 @@ class SqliteRoomStore(RoomStore):
 
 class RedisRoomStore(RoomStore):
     def __init__(self, url: str, namespace: str = "kp"):
-        self.redis = redis.Redis.from_url(url)
+        self.redis = connect(url)  # retries briefly through a Redis restart, then 503
         self.ns = namespace
+        self._closed = f"{namespace}:rooms:closed"  # sorted set: code -> when it closed
+        self._indexed_old = False
 
     def _key(self, code: str) -> str:
         return f"{self.ns}:room:{code}"
@@ -121,6 +140,7 @@ class RedisRoomStore(RoomStore):
                     pipe.set(key, json.dumps(room))
                     if room.get("closed"):
                         pipe.srem(f"{self.ns}:rooms:open", code)
+                        pipe.zadd(self._closed, {code: _closed_at(room)})
                     pipe.execute()
                     return room
                 except redis.WatchError:
@@ -128,6 +148,22 @@ class RedisRoomStore(RoomStore):
 
     def open_count(self) -> int:
         return self.redis.scard(f"{self.ns}:rooms:open")
+
+    def prune_closed(self, closed_before: float) -> int:
+        if not self._indexed_old:  # once: rooms closed by an older version, which kept no index
+            for key in self.redis.scan_iter(match=self._key("*"), count=500):
+                room = json.loads(self.redis.get(key) or "{}")
+                if room.get("closed"):
+                    self.redis.zadd(self._closed, {room["code"]: _closed_at(room)}, nx=True)
+            self._indexed_old = True
+        codes = [c.decode() for c in self.redis.zrangebyscore(self._closed, "-inf", f"({closed_before}")]
+        if not codes:
+            return 0
+        with self.redis.pipeline() as pipe:
+            pipe.delete(*[self._key(code) for code in codes])
+            pipe.zrem(self._closed, *codes)
+            deleted, _ = pipe.execute()
+        return deleted
 
     def close(self) -> None:
         self.redis.close()
