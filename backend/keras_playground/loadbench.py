@@ -136,7 +136,10 @@ def _free_port() -> int:
 def start_server(data_dir: str, settings: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "PLAYGROUND_DATA_DIR": data_dir, "TF_CPP_MIN_LOG_LEVEL": "3",
-           "PLAYGROUND_MAX_ACTIVE_RUNS": "64", "PLAYGROUND_MAX_RUNS_PER_CLIENT": "3", **(settings or {})}
+           "PLAYGROUND_MAX_ACTIVE_RUNS": "64", "PLAYGROUND_MAX_RUNS_PER_CLIENT": "3",
+           # A class from one loopback address: lift the per-address limits a NAT'd class would share.
+           "PLAYGROUND_RUNS_PER_ADDRESS_PER_MINUTE": "1000000", "PLAYGROUND_JOINS_PER_ADDRESS_PER_MINUTE": "1000000",
+           **(settings or {})}
     process = subprocess.Popen([sys.executable, "-m", "keras_playground.cli", "serve", "--port", str(port)],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

@@ -1,11 +1,16 @@
 """The runs API as a page uses it: create, stream, read, list, download; and every refusal."""
 
 import io
+import threading
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 
-from .conftest import create, read_until, receive, stream_to_end, tiny
+from ..real_server import Server
+from ..redis_server import RedisServer
+from .conftest import TIMEOUT, create, read_until, receive, stream_to_end, tiny
 
 
 def test_health_and_catalog(client):
@@ -210,3 +215,108 @@ def test_a_queued_run_reports_its_position_and_can_be_stopped_unstarted(make_cli
     positions = [e["queue_position"] for e in events if e["kind"] == "status" and e["state"] == "queued"]
     assert positions[0] == 1
     assert events[-1]["state"] == "finished"
+
+
+def create_paused(client, client_id):
+    """A run that holds its place without training (it waits for a step)."""
+    response = client.post("/api/runs?paused=true", json=tiny(), headers={"X-Client-Id": client_id})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def stop(client, run):
+    client.post(f"/api/runs/{run['id']}/control", json={"action": "stop"},
+                headers={"Authorization": f"Bearer {run['token']}"})
+
+
+def test_simultaneous_creates_of_one_client_never_pass_its_cap(make_client):
+    client = make_client(max_runs_per_client=3)
+    start, responses = threading.Barrier(30), []
+
+    def press_train():
+        start.wait(TIMEOUT)
+        responses.append(client.post("/api/runs?paused=true", json=tiny(), headers={"X-Client-Id": "alice"}))
+
+    threads = [threading.Thread(target=press_train) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT)
+    created = [r.json() for r in responses if r.status_code == 201]
+    refused = [r for r in responses if r.status_code == 429]
+    assert len(created) == 3 and len(refused) == 27
+    assert all("3 runs training" in r.json()["detail"] and int(r.headers["Retry-After"]) > 0 for r in refused)
+    assert len(client.get("/api/runs", headers={"X-Client-Id": "alice"}).json()) == 3
+    for run in created:
+        stop(client, run)
+
+
+def test_a_new_client_id_for_each_run_does_not_pass_the_per_address_limit(make_client):
+    client = make_client(runs_per_address_per_minute=3, max_runs_per_client=1)
+    runs = [create_paused(client, f"made-up-{i}") for i in range(3)]
+    refused = client.post("/api/runs", json=tiny(), headers={"X-Client-Id": "made-up-3"})
+    assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
+    detail = refused.json()["detail"]
+    assert "3 runs in the last minute" in detail and "PLAYGROUND_RUNS_PER_ADDRESS_PER_MINUTE" in detail
+    for run in runs:
+        stop(client, run)
+
+
+def test_nobody_lists_anyone_elses_runs(client):
+    run = create_paused(client, "alice")
+    for query in ("", "?mine=false", "?mine=true&limit=100"):
+        assert client.get(f"/api/runs{query}", headers={"X-Client-Id": "eve"}).json() == []
+        assert [r["id"] for r in client.get(f"/api/runs{query}", headers={"X-Client-Id": "alice"}).json()] \
+            == [run["id"]]
+    stop(client, run)
+
+
+@pytest.mark.parametrize("limit", ["0", "101", "-5"])
+def test_a_list_limit_out_of_range_is_a_422_naming_it(client, limit):
+    response = client.get(f"/api/runs?limit={limit}")
+    assert response.status_code == 422 and response.json()["detail"][0]["field"] == "limit"
+
+
+def test_a_run_left_paused_is_stopped_and_says_why(make_client):
+    client = make_client(paused_run_timeout=0.5)
+    run = client.post("/api/runs?paused=true", json=tiny(epochs=50), headers={"X-Client-Id": "tester"}).json()
+    auth = {"Authorization": f"Bearer {run['token']}"}
+    with client.websocket_connect(f"/api/runs/{run['id']}/stream") as ws:
+        read_until(ws, lambda e: e["kind"] == "status" and e["state"] == "paused")
+        client.post(f"/api/runs/{run['id']}/control", json={"action": "step"}, headers=auth)
+        done = read_until(ws, lambda e: e["kind"] == "done")[-1]
+    assert done["state"] == "stopped" and done["epochs"] == 1
+    assert done["message"] == ("Stopped after 0.5 seconds paused, to free its place for others. "
+                               "Its history and trained model are kept.")
+    record = client.get(f"/api/runs/{run['id']}").json()
+    assert record["state"] == "stopped" and len(record["history"]) == 1
+    assert record["final"]["message"] == done["message"]
+    assert client.get(f"/api/runs/{run['id']}/model").status_code == 200
+
+
+def test_a_lab_server_holds_its_caps_against_simultaneous_and_rotating_clients(tmp_path):
+    """A real `keras-playground serve` on Redis (no worker needed to be queued): the caps are
+    counted by the Lua script and the Redis rate limiter, as every web replica shares them."""
+    redis_server = RedisServer(tmp_path / "redis", persist=False).start()
+    server = Server(tmp_path / "data", redis_url=redis_server.url, max_runs_per_client=3,
+                    runs_per_address_per_minute=33).start()
+    try:
+        start = threading.Barrier(30)
+
+        def press_train(client_id):
+            start.wait(TIMEOUT)
+            return httpx.post(f"{server.url}/api/runs", json=tiny(), headers={"X-Client-Id": client_id},
+                              timeout=TIMEOUT)
+
+        with ThreadPoolExecutor(30) as pool:
+            codes = sorted(r.status_code for r in pool.map(press_train, ["alice"] * 30))
+        assert codes == [201] * 3 + [429] * 27
+        # 30 of the address's 33 a minute are spent: a new id for each run gets 3 more, then no more.
+        codes = [httpx.post(f"{server.url}/api/runs", json=tiny(), headers={"X-Client-Id": f"new-{i}"},
+                            timeout=TIMEOUT) for i in range(4)]
+        assert [r.status_code for r in codes] == [201, 201, 201, 429]
+        assert "PLAYGROUND_RUNS_PER_ADDRESS_PER_MINUTE" in codes[-1].json()["detail"]
+        assert int(codes[-1].headers["Retry-After"]) >= 1
+    finally:
+        server.stop()
+        redis_server.stop()

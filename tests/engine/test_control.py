@@ -99,3 +99,55 @@ def test_cancellation_reaches_a_paused_run(spec_factory):
     cancelled.set()
     thread.join(TIMEOUT)
     assert result["done"].state == "stopped" and result["done"].epochs == 0
+
+
+def test_a_run_left_paused_is_stopped_keeping_what_it_trained(spec_factory):
+    session = TrainingSession(spec_factory(epochs=5000))
+    control, recorder, thread, result = start(session, paused_poll_seconds=0.05, paused_timeout=0.3)
+    recorder.wait_for(lambda e: e.kind == "epoch" and e.epoch >= 2)
+    control.send(Command("pause"))
+    paused = recorder.wait_for(lambda e: e.kind == "status" and e.state == "paused")
+    thread.join(TIMEOUT)
+    done = result["done"]
+    assert done.state == "stopped" and done.epochs == paused.epoch == len(session.history)
+    assert done.message == ("Stopped after 0.3 seconds paused, to free its place for others. "
+                            "Its history and trained model are kept.")
+    assert done.test_metric is not None and recorder.events[-1] == done
+
+
+def test_a_run_started_paused_and_never_stepped_is_stopped(spec_factory):
+    control, recorder, thread, result = start(TrainingSession(spec_factory(epochs=50)), start_paused=True,
+                                              paused_poll_seconds=0.05, paused_timeout=0.3)
+    thread.join(TIMEOUT)
+    done = result["done"]
+    assert done.state == "stopped" and done.epochs == 0 and recorder.epochs() == []
+    assert done.message == "Stopped after 0.3 seconds paused, to free its place for others."
+
+
+def test_a_step_restarts_the_paused_clock_and_minutes_are_told_as_minutes(spec_factory):
+    now = [0.0]  # seconds, advanced by the test
+    control, recorder, thread, result = start(TrainingSession(spec_factory(epochs=50)), start_paused=True,
+                                              paused_poll_seconds=0.02, paused_timeout=900,
+                                              clock=lambda: now[0])
+    recorder.wait_for(lambda e: e.kind == "status" and e.state == "paused")
+    now[0] = 600.0
+    control.send(Command("step"))
+    recorder.wait_for(lambda e: e.kind == "epoch" and e.epoch == 1)
+    now[0] = 1200.0  # 20 minutes since the start, 10 since the step
+    thread.join(0.3)
+    assert thread.is_alive()
+    now[0] = 1500.0  # 15 minutes since the step
+    thread.join(TIMEOUT)
+    done = result["done"]
+    assert done.state == "stopped" and done.epochs == 1
+    assert done.message.startswith("Stopped after 15 minutes paused")
+
+
+def test_a_running_run_is_never_stopped_for_the_paused_timeout(spec_factory):
+    now = [0.0]
+    control, recorder, thread, result = start(TrainingSession(spec_factory(epochs=20)), paused_poll_seconds=0.02,
+                                              paused_timeout=1, clock=lambda: now[0])
+    now[0] = 10_000.0
+    thread.join(TIMEOUT)
+    assert result["done"].state == "finished" and result["done"].message is None
+    assert recorder.epochs() == list(range(1, 21))

@@ -12,7 +12,7 @@ from ..data import make_dataset, to_csv
 from ..engine.codegen import export_script
 from ..engine.control import Command
 from ..specs import Problem, RunSpec, SpecError
-from .deps import ClientDep, ServiceDep, SettingsDep, TokenDep
+from .deps import AddressDep, ClientDep, ServiceDep, SettingsDep, TokenDep
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
@@ -31,11 +31,12 @@ class ControlRequest(BaseModel):
 
 @router.post("", status_code=201, response_model=Created,
              responses={422: {"description": "Invalid spec: each field at fault, with its bound"},
-                        429: {"description": "Too many active runs; see Retry-After"}})
-def create_run(service: ServiceDep, client: ClientDep,
+                        429: {"description": "Too many active runs, or too many created from this "
+                                              "address in a minute; see Retry-After"}})
+def create_run(service: ServiceDep, client: ClientDep, address: AddressDep,
                spec: Annotated[RunSpec, Body(description="A run spec (docs/run-spec.md)")],
                paused: Annotated[bool, Query(description="Start paused: it waits for step or resume")] = False):
-    created = service.create(spec.model_dump(), client, paused)
+    created = service.create(spec.model_dump(), client, address, paused)
     return Created(id=created.id, token=created.token, status=created.status)
 
 
@@ -55,9 +56,11 @@ def _live_view(service, record) -> dict:
 
 
 @router.get("")
-def recent_runs(service: ServiceDep, client: ClientDep, mine: bool = True, limit: int = 20):
-    limit = max(1, min(limit, 100))
-    records = service.store.recent(limit, client if mine else None)
+def recent_runs(service: ServiceDep, client: ClientDep,
+                limit: Annotated[int, Query(ge=1, le=100, description="How many, newest first")] = 20):
+    """The caller's own recent runs (by X-Client-Id, else address). An old `mine=false`
+    is ignored like any unknown parameter: nobody lists another's runs."""
+    records = service.recent(client, limit)
     return [{"id": r.id, "state": r.state, "created": r.created, "ended": r.ended,
              "dataset": r.spec["dataset"]["name"], "final": r.done} for r in records]
 

@@ -1,12 +1,14 @@
 """Drive a session under commands: pause, resume, step (one epoch), stop, learning rate.
 
 Commands arrive through a `Control` (a queue here; the runner may give another kind),
-checked between epochs, so a command takes effect within one epoch.
+checked between epochs, so a command takes effect within one epoch. A run left paused
+too long is stopped, so forgotten paused runs do not hold training threads forever.
 """
 
 from __future__ import annotations
 
 import queue
+import time
 from dataclasses import dataclass
 from typing import Callable, Literal, Protocol
 
@@ -43,15 +45,31 @@ class QueueControl:
             return None
 
 
+def _duration(seconds: float) -> str:
+    """15 minutes, 1.5 minutes, 30 seconds, 0.3 seconds."""
+    if seconds >= 60:
+        minutes = round(seconds / 60, 1)
+        return f"{minutes:g} minute{'' if minutes == 1 else 's'}"
+    seconds = round(seconds, 1)
+    return f"{seconds:g} second{'' if seconds == 1 else 's'}"
+
+
 def drive(session: TrainingSession, control: Control, emit: Callable[[Event], None], *,
           start_paused: bool = False, paused_poll_seconds: float = 0.5,
-          is_cancelled: Callable[[], bool] = lambda: False) -> DoneEvent:
+          paused_timeout: float | None = None,
+          is_cancelled: Callable[[], bool] = lambda: False,
+          clock: Callable[[], float] = time.monotonic) -> DoneEvent:
     """Train to the end under `control`, emitting every event; return the final DoneEvent.
 
     `is_cancelled` is polled while paused, so a paused run can be shut down from outside.
+    `paused_timeout`: seconds a run may stay paused (or wait paused from its start) with
+    no resume or step; then it is stopped like any stopped run (history and model kept),
+    its `done` saying why. Checked every `paused_poll_seconds`; None: never.
     """
     paused = start_paused
     steps = 0  # epochs still to run while paused (from "step")
+    paused_since = clock()  # of the start, the last pause or step; counted only while paused
+    timed_out = False
     emit(StatusEvent(state="paused" if paused else "running", epoch=session.epoch))
     while not session.finished:
         command = control.next(paused_poll_seconds if paused and not steps else 0)
@@ -61,7 +79,7 @@ def drive(session: TrainingSession, control: Control, emit: Callable[[Event], No
             elif command.action == "learning_rate" and command.value is not None:
                 session.set_learning_rate(command.value)
             elif command.action == "pause" and not paused:
-                paused = True
+                paused, paused_since = True, clock()
                 emit(StatusEvent(state="paused", epoch=session.epoch))
             elif command.action == "resume" and paused:
                 paused, steps = False, 0
@@ -70,12 +88,15 @@ def drive(session: TrainingSession, control: Control, emit: Callable[[Event], No
                 if not paused:
                     paused = True
                     emit(StatusEvent(state="paused", epoch=session.epoch))
-                steps += 1
+                steps, paused_since = steps + 1, clock()
             continue  # drain every pending command before the next epoch
         if is_cancelled():
             session.stop()
             continue
         if paused and not steps:
+            if paused_timeout is not None and clock() - paused_since >= paused_timeout:
+                timed_out = True
+                session.stop()
             continue
         for event in session.train_epoch():
             emit(event)
@@ -84,6 +105,11 @@ def drive(session: TrainingSession, control: Control, emit: Callable[[Event], No
     frame = session.final_frame()
     if frame is not None:
         emit(frame)
-    done = session.done_event()
+    message = None
+    if timed_out:
+        message = f"Stopped after {_duration(paused_timeout)} paused, to free its place for others."
+        if session.epoch:
+            message += " Its history and trained model are kept."
+    done = session.done_event(message)
     emit(done)
     return done

@@ -14,7 +14,7 @@ from ..config import Settings
 from ..data import validate_spec
 from ..engine.control import Command
 from ..specs import RunSpec
-from ..store import MemoryRateLimiter, RateLimiter, RunRecord, RunStore, hash_token
+from ..store import MemoryRateLimiter, RateLimiter, RunRecord, RunStore, hash_token, retry_after
 from .bus import EventBus
 from .runner import Runner
 
@@ -50,21 +50,31 @@ class RunService:
 
     # ----- create and read -----
 
-    def create(self, raw: dict, client: str, paused: bool = False) -> CreatedRun:
+    def create(self, raw: dict, client: str, address: str, paused: bool = False) -> CreatedRun:
         """Validate and queue a run (`paused`: it waits for step or resume once it starts).
-        Raises SpecError (invalid) or Busy (over a limit)."""
+
+        `client` is who the caller says it is (X-Client-Id), `address` its network address:
+        the per-client cap alone could be dodged by sending a new id each time, so creations
+        are also counted per address. Raises SpecError (invalid) or Busy (over a limit)."""
         spec = validate_spec(raw, self.settings.limits)
-        # Counted in the store, so every web replica of a lab server sees the same figures.
-        mine = self.store.active_count(client)
-        if mine >= self.settings.max_runs_per_client:
-            raise Busy(f"You already have {mine} runs training (at most "
-                       f"{self.settings.max_runs_per_client}); stop one or wait for it to end.", 5)
-        everyone = self.store.active_count()
-        if everyone >= self.settings.max_active_runs:
-            raise Busy(f"The server is training {everyone} runs, its maximum; "
-                       "try again in a few seconds.", 10)
+        per_minute = self.settings.runs_per_address_per_minute
+        wait = self.limiter.hit("runs", address, per_minute)
+        if wait:
+            raise Busy(f"This network address has created {per_minute} runs in the last minute, "
+                       f"its limit (PLAYGROUND_RUNS_PER_ADDRESS_PER_MINUTE); try again in "
+                       f"{retry_after(wait)} s.", retry_after(wait))
         run_id, token = secrets.token_urlsafe(12), secrets.token_urlsafe(24)
-        self.store.create(run_id, token, client, spec.model_dump(mode="json"))
+        # Checked and recorded in one atomic step in the store, so simultaneous creates
+        # cannot slip past a cap, and every web replica of a lab server counts alike.
+        refused = self.store.create_within(run_id, token, client, spec.model_dump(mode="json"),
+                                           per_client=self.settings.max_runs_per_client,
+                                           total=self.settings.max_active_runs)
+        if refused is not None and refused.limit == "client":
+            raise Busy(f"You already have {refused.count} runs training (at most "
+                       f"{self.settings.max_runs_per_client}); stop one or wait for it to end.", 5)
+        if refused is not None:
+            raise Busy(f"The server is training {refused.count} runs, its maximum; "
+                       "try again in a few seconds.", 10)
         self.bus.open(run_id)
         self.runner.submit(run_id, spec, paused)
         return CreatedRun(run_id, token, "queued")
@@ -74,6 +84,11 @@ class RunService:
         if record is None:
             raise RunNotFound(run_id)
         return record
+
+    def recent(self, client: str, limit: int) -> list[RunRecord]:
+        """`client`'s newest runs, never anyone else's: a run's id is the key to watch it
+        and to download its model, data and code."""
+        return self.store.recent(limit, client)
 
     def spec_of(self, run_id: str) -> RunSpec:
         return RunSpec.model_validate(self.get(run_id).spec)

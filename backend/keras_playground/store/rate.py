@@ -50,15 +50,19 @@ class MemoryRateLimiter(RateLimiter):
             return 0.0
 
 
-# KEYS: the sorted set of one key's actions (score: time in ms). ARGV: now ms, window ms, limit, member.
+# KEYS: the sorted set of one key's actions (score: time in ms). ARGV: window ms, limit, a
+# unique member. The clock is the server's (TIME), read inside the script, so replicas with
+# skewed clocks, or callers that reach Redis in another order than they read a clock, count alike.
 _HIT = """
-local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) >= limit then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return tonumber(oldest[2]) + window - now
+  return math.max(1, tonumber(oldest[2]) + window - now)
 end
-redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], window)
 return 0
 """
@@ -70,12 +74,9 @@ class RedisRateLimiter(RateLimiter):
         self._hit = client.register_script(_HIT)
 
     def hit(self, scope: str, key: str, limit: int, window: float = WINDOW) -> float:
-        # The server's clock (TIME), so replicas with skewed clocks count alike.
-        seconds, micros = self.redis.time()
-        now_ms = seconds * 1000 + micros // 1000
         wait_ms = self._hit(keys=[f"{self.ns}:rate:{scope}:{key}"],
-                            args=[now_ms, int(window * 1000), limit, f"{now_ms}:{uuid.uuid4().hex[:8]}"])
-        return max(0.0, int(wait_ms) / 1000)
+                            args=[int(window * 1000), limit, uuid.uuid4().hex])
+        return int(wait_ms) / 1000
 
 
 def retry_after(wait: float) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Literal
 
 
 def hash_token(token: str) -> str:
@@ -24,9 +25,26 @@ class RunRecord:
     token_hash: str = ""
 
 
+@dataclass(frozen=True)
+class LimitReached:
+    """Why `create_within` refused a run: which limit, and how many runs it already counts."""
+
+    limit: Literal["client", "total"]  # the client's runs, or every client's
+    count: int
+
+
 class RunStore(ABC):
+    def create(self, run_id: str, token: str, client: str, spec: dict) -> None:
+        """Record a new `queued` run, whatever the limits."""
+        self.create_within(run_id, token, client, spec, per_client=None, total=None)
+
     @abstractmethod
-    def create(self, run_id: str, token: str, client: str, spec: dict) -> None: ...
+    def create_within(self, run_id: str, token: str, client: str, spec: dict, *,
+                      per_client: int | None, total: int | None) -> LimitReached | None:
+        """Record a new `queued` run unless `client` already has `per_client` runs not yet
+        ended, or everyone `total` (None: no such limit). The check and the insert are one
+        atomic step, so simultaneous creates cannot slip past a limit. None when recorded,
+        or when `run_id` already was (a call retried after a lost reply changes nothing)."""
 
     @abstractmethod
     def finish(self, run_id: str, state: str, history: list[dict], done: dict | None,

@@ -2,8 +2,9 @@
 
 A run is a hash `<ns>:rec:<id>`; its trained model a separate key (bytes); sorted sets
 by creation time list all runs and each client's runs; a hash of active runs (id ->
-client) answers the fair-use limits for every replica at once. Redis persistence (AOF
-in docker-compose.yml) keeps finished runs across restarts.
+client) and a set of each client's active runs answer the fair-use limits for every
+replica at once, in O(1); a Lua script checks them and records a new run in one atomic
+step. Redis persistence (AOF in docker-compose.yml) keeps finished runs across restarts.
 """
 
 from __future__ import annotations
@@ -14,15 +15,41 @@ import time
 import redis
 
 from ..specs import FINAL_STATES
-from .record import RunRecord, RunStore, hash_token
+from .record import LimitReached, RunRecord, RunStore, hash_token
+from .redis_client import WEB_RETRY_SECONDS, connect
 
 _FIELDS = ("state", "spec", "created", "ended", "history", "done", "client", "token_hash")
 
+# KEYS: active hash, the client's active set, the record, all runs, the client's runs.
+# ARGV: run id, client, per-client limit, total limit (-1: none), created, spec, token hash.
+# Idempotent: a call retried after a lost reply finds its run recorded, not over a limit.
+_CREATE_WITHIN = """
+if redis.call('EXISTS', KEYS[3]) == 1 then return false end
+local per_client, total = tonumber(ARGV[3]), tonumber(ARGV[4])
+if per_client >= 0 then
+  local mine = redis.call('SCARD', KEYS[2])
+  if mine >= per_client then return {'client', mine} end
+end
+if total >= 0 then
+  local everyone = redis.call('HLEN', KEYS[1])
+  if everyone >= total then return {'total', everyone} end
+end
+redis.call('HSET', KEYS[3], 'state', 'queued', 'spec', ARGV[6], 'created', ARGV[5],
+           'client', ARGV[2], 'token_hash', ARGV[7])
+redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
+redis.call('ZADD', KEYS[5], ARGV[5], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[1])
+return false
+"""
+
 
 class RedisRunStore(RunStore):
-    def __init__(self, url: str, namespace: str = "kp"):
-        self.redis = redis.Redis.from_url(url)
+    def __init__(self, url: str, namespace: str = "kp", retry_seconds: float = WEB_RETRY_SECONDS):
+        """`retry_seconds`: how long a command retries through a Redis outage (redis_client)."""
+        self.redis = connect(url, retry_seconds)
         self.ns = namespace
+        self._create_within = self.redis.register_script(_CREATE_WITHIN)
 
     def _rec(self, run_id: str) -> str:
         return f"{self.ns}:rec:{run_id}"
@@ -33,22 +60,27 @@ class RedisRunStore(RunStore):
     def _client_runs(self, client: str) -> str:
         return f"{self.ns}:runs:client:{client}"
 
+    def _client_active(self, client: str) -> str:
+        return f"{self.ns}:active:client:{client}"
+
     def close(self) -> None:
         self.redis.close()
 
-    def create(self, run_id: str, token: str, client: str, spec: dict) -> None:
-        now = time.time()
-        with self.redis.pipeline() as pipe:
-            pipe.hset(self._rec(run_id), mapping={
-                "state": "queued", "spec": json.dumps(spec), "created": repr(now),
-                "client": client, "token_hash": hash_token(token)})
-            pipe.zadd(f"{self.ns}:runs", {run_id: now})
-            pipe.zadd(self._client_runs(client), {run_id: now})
-            pipe.hset(f"{self.ns}:active", run_id, client)
-            pipe.execute()
+    def create_within(self, run_id: str, token: str, client: str, spec: dict, *,
+                      per_client: int | None, total: int | None) -> LimitReached | None:
+        refused = self._create_within(
+            keys=[f"{self.ns}:active", self._client_active(client), self._rec(run_id), f"{self.ns}:runs",
+                  self._client_runs(client)],
+            args=[run_id, client, -1 if per_client is None else per_client, -1 if total is None else total,
+                  repr(time.time()), json.dumps(spec), hash_token(token)])
+        if refused is None:
+            return None
+        limit, count = refused
+        return LimitReached(limit.decode(), int(count))
 
     def finish(self, run_id: str, state: str, history: list[dict], done: dict | None,
                model_bytes: bytes | None = None) -> None:
+        client = self.redis.hget(self._rec(run_id), "client")  # never changes once created
         with self.redis.pipeline() as pipe:
             if model_bytes is not None:
                 pipe.set(self._model(run_id), model_bytes)
@@ -56,6 +88,8 @@ class RedisRunStore(RunStore):
                 "state": state, "ended": repr(time.time()), "history": json.dumps(history),
                 "done": json.dumps(done) if done else ""})
             pipe.hdel(f"{self.ns}:active", run_id)
+            if client is not None:
+                pipe.srem(self._client_active(client.decode()), run_id)
             pipe.execute()
 
     def get(self, run_id: str) -> RunRecord | None:
@@ -78,7 +112,7 @@ class RedisRunStore(RunStore):
     def active_count(self, client: str | None = None) -> int:
         if client is None:
             return self.redis.hlen(f"{self.ns}:active")
-        return sum(1 for c in self.redis.hvals(f"{self.ns}:active") if c.decode() == client)
+        return self.redis.scard(self._client_active(client))
 
     def mark_interrupted(self, run_ids: list[str] | None = None) -> int:
         if run_ids is None:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from ..specs import FINAL_STATES
-from .record import RunRecord, RunStore, hash_token
+from .record import LimitReached, RunRecord, RunStore, hash_token
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS runs (
     done TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs (created);
+CREATE INDEX IF NOT EXISTS runs_client ON runs (client, created);
 """
 
 
@@ -46,11 +47,38 @@ class SqliteRunStore(RunStore):
         with self._lock:
             self._db.close()
 
-    def create(self, run_id: str, token: str, client: str, spec: dict) -> None:
+    def create_within(self, run_id: str, token: str, client: str, spec: dict, *,
+                      per_client: int | None, total: int | None) -> LimitReached | None:
+        # The lock keeps this process's threads apart; BEGIN IMMEDIATE, any other process
+        # on the same file (it takes the write lock before counting).
         with self._lock:
-            self._db.execute(
-                "INSERT INTO runs (id, token_hash, client, state, spec, created) VALUES (?, ?, ?, ?, ?, ?)",
-                (run_id, hash_token(token), client, "queued", json.dumps(spec), time.time()))
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                known = self._db.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone()
+                refused = None if known else self._over_limit(client, per_client, total)
+                if refused is None and not known:
+                    self._db.execute(
+                        "INSERT INTO runs (id, token_hash, client, state, spec, created) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        (run_id, hash_token(token), client, "queued", json.dumps(spec), time.time()))
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return refused
+
+    def _over_limit(self, client: str, per_client: int | None, total: int | None) -> LimitReached | None:
+        """Called under the lock, in the transaction."""
+        if per_client is not None:
+            mine = self._db.execute("SELECT COUNT(*) FROM runs WHERE ended IS NULL AND client = ?",
+                                    (client,)).fetchone()[0]
+            if mine >= per_client:
+                return LimitReached("client", mine)
+        if total is not None:
+            everyone = self._db.execute("SELECT COUNT(*) FROM runs WHERE ended IS NULL").fetchone()[0]
+            if everyone >= total:
+                return LimitReached("total", everyone)
+        return None
 
     def finish(self, run_id: str, state: str, history: list[dict], done: dict | None,
                model_bytes: bytes | None = None) -> None:

@@ -1,0 +1,57 @@
+"""Redis clients that ride out a short Redis outage: a restart, a failover, the AOF loading.
+
+Every Redis client of the app is built here. A command that meets a refused or dropped
+connection, or Redis still loading its data (`LOADING`), is sent again with exponential
+backoff for about `retry_seconds`, then raises. Workers retry for the whole
+`redis_outage_seconds` (training pauses meanwhile); web replicas retry only briefly and
+answer 503 with Retry-After, so a browser request never hangs through an outage.
+Lua scripts survive a restart: redis-py's `Script` loads a script again on `NOSCRIPT`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import redis
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
+from redis.retry import Retry
+
+# What an outage looks like to a client; anything else is a real error, never retried.
+OUTAGE_ERRORS = (ConnectionError, TimeoutError, BusyLoadingError)
+WEB_RETRY_SECONDS = 1.0  # a web replica's request waits this long for Redis, then answers 503
+BASE, CAP = 0.05, 0.5  # seconds: the first pause and the longest one between attempts
+CONNECT_TIMEOUT = 2.0  # seconds: a host that does not answer at all counts as an attempt
+
+
+def attempts_for(seconds: float) -> int:
+    """Retries whose pauses (BASE doubling up to CAP) add up to about `seconds`."""
+    total, retries = 0.0, 0
+    while total < seconds:
+        retries += 1
+        total += min(CAP, BASE * 2 ** retries)
+    return max(retries, 1)
+
+
+def _options(retry_seconds: float) -> dict:
+    return {"retry_on_error": list(OUTAGE_ERRORS), "socket_connect_timeout": CONNECT_TIMEOUT,
+            "socket_keepalive": True}
+
+
+def connect(url: str, retry_seconds: float = WEB_RETRY_SECONDS) -> redis.Redis:
+    """A client whose commands retry through an outage of about `retry_seconds`."""
+    retry = Retry(ExponentialBackoff(cap=CAP, base=BASE), attempts_for(retry_seconds))
+    return redis.Redis.from_url(url, retry=retry, **_options(retry_seconds))
+
+
+def connect_async(url: str, retry_seconds: float = WEB_RETRY_SECONDS) -> aioredis.Redis:
+    """The asyncio client of `connect` (one per event loop)."""
+    retry = AsyncRetry(ExponentialBackoff(cap=CAP, base=BASE), attempts_for(retry_seconds))
+    return aioredis.Redis.from_url(url, retry=retry, **_options(retry_seconds))
+
+
+def retry_after(retry_seconds: float = WEB_RETRY_SECONDS) -> int:
+    """Seconds a client is told to wait (Retry-After) when Redis is out."""
+    return max(2, math.ceil(retry_seconds * 2))
