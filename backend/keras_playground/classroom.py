@@ -231,6 +231,21 @@ class Classroom:
             raise Busy(f"{what} at most {limit} times a minute ({setting}); try again in "
                        f"{retry_after(wait)} s.", retry_after(wait))
 
+    def check_guessing(self, address: str) -> None:
+        """Busy (429) while `address` has tried too many unknown room codes this minute: room
+        codes are short enough to read off a projector, so they must not be tried one by one."""
+        wait = self.limiter.hit("room-misses", address, self.settings.room_misses_per_address_per_minute,
+                                count=False)
+        if wait:
+            raise Busy(f"Too many unknown room codes from this network address (at most "
+                       f"{self.settings.room_misses_per_address_per_minute} a minute, "
+                       f"PLAYGROUND_ROOM_MISSES_PER_ADDRESS_PER_MINUTE); try again in "
+                       f"{retry_after(wait)} s.", retry_after(wait))
+
+    def missed(self, address: str) -> None:
+        """Count one unknown room code tried by `address`."""
+        self.limiter.hit("room-misses", address, self.settings.room_misses_per_address_per_minute)
+
     def _count_change(self, code: str, who: str) -> None:
         self._count("room-changes", f"{code.upper()}:{who}", self.settings.room_changes_per_minute,
                     "You may change this room", "PLAYGROUND_ROOM_CHANGES_PER_MINUTE")

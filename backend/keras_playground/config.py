@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     room_changes_per_minute: int = Field(default=30, ge=1,
                                          description="Changes to a room (its run, what it shares) one participant "
                                                      "or instructor may make a minute.")
+    room_misses_per_address_per_minute: int = Field(
+        default=20, ge=1, description="Unknown room codes one network address may try a minute, so codes "
+                                      "cannot be guessed by trying them all.")
     joins_per_address_per_minute: int = Field(
         default=120, ge=1, description="Joins of rooms one network address may make a minute (a whole class "
                                        "behind one NAT shares an address).")

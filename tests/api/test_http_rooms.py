@@ -4,6 +4,7 @@ import threading
 import time
 
 import pytest
+from starlette.websockets import WebSocketDisconnect
 
 from .conftest import create, read_until, receive, stream_to_end, tiny
 
@@ -420,3 +421,20 @@ def test_on_a_lab_server_a_worker_scores_submissions_and_a_late_answer_is_a_503(
     assert late.status_code == 503 and "No worker scored the run" in late.json()["detail"]
     assert int(late.headers["Retry-After"]) > 0
     assert [e["run_id"] for e in client.get(f"/api/rooms/{code}/leaderboard").json()["leaderboard"]] == [good["id"]]
+
+
+def test_room_codes_cannot_be_tried_one_by_one(make_client):
+    client = make_client(room_misses_per_address_per_minute=3)
+    code = client.post("/api/rooms", json={}).json()["code"]
+    assert client.get(f"/api/rooms/{code}").status_code == 200  # a known code costs nothing
+    guesses = [client.get(f"/api/rooms/ZZZZZ{i}") for i in range(2, 5)]
+    assert [g.status_code for g in guesses] == [404, 404, 404]
+    for refused in (client.get(f"/api/rooms/{code}"), client.post(f"/api/rooms/{code}/join", json={"name": "Eve"}),
+                    client.get("/api/rooms/ZZZZZ9/leaderboard")):  # even the right code, for a minute
+        assert refused.status_code == 429
+        assert "PLAYGROUND_ROOM_MISSES_PER_ADDRESS_PER_MINUTE" in refused.json()["detail"]
+        assert int(refused.headers["Retry-After"]) >= 1
+    with client.websocket_connect(f"/api/rooms/{code}/stream") as ws:
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_text()
+    assert closed.value.code == 1013 and "PLAYGROUND_ROOM_MISSES_PER_ADDRESS_PER_MINUTE" in closed.value.reason

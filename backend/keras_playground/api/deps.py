@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from starlette.requests import HTTPConnection
 
 from ..config import Settings
 from ..jobs.service import RunService
@@ -18,20 +19,20 @@ def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def _address(request: Request) -> str:
+def address_of(connection: HTTPConnection) -> str:
     """The caller's network address, which (unlike X-Client-Id) it cannot choose.
 
     Behind a reverse proxy this is the proxy's address unless uvicorn trusts the proxy's
     X-Forwarded-For: run it with --proxy-headers --forwarded-allow-ips=<the proxy's address>
     (or FORWARDED_ALLOW_IPS); else every participant shares the proxy's per-address limits."""
-    return request.client.host if request.client else "unknown"
+    return connection.client.host if connection.client else "unknown"
 
 
 def _client(request: Request, x_client_id: Annotated[str | None, Header()] = None) -> str:
     """Who is asking: the page's own id (one per browser), else the address."""
     if x_client_id:
         return x_client_id[:64]
-    return _address(request)
+    return address_of(request)
 
 
 def _token(authorization: Annotated[str | None, Header()] = None) -> str | None:
@@ -43,5 +44,5 @@ def _token(authorization: Annotated[str | None, Header()] = None) -> str | None:
 ServiceDep = Annotated[RunService, Depends(_service)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 ClientDep = Annotated[str, Depends(_client)]
-AddressDep = Annotated[str, Depends(_address)]
+AddressDep = Annotated[str, Depends(address_of)]
 TokenDep = Annotated[str | None, Depends(_token)]

@@ -23,7 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..classroom import Classroom, RoomNotFound, room_log
 from ..data import problem_of
 from ..specs import DatasetSpec, Problem, SpecError
-from .deps import AddressDep, TokenDep
+from ..jobs.service import Busy
+from .deps import AddressDep, TokenDep, address_of
 from .ws_guard import (CLOSE_NORMAL, CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN, CLOSE_UNKNOWN, HANDSHAKE_TIMEOUT,
                        origin_refused, refuse)
 
@@ -35,7 +36,10 @@ SEND_TIMEOUT = 30.0
 
 
 def _classroom(request: Request) -> Classroom:
-    return request.app.state.classroom
+    """The classroom, once the caller is not guessing room codes (every room route asks)."""
+    classroom: Classroom = request.app.state.classroom
+    classroom.check_guessing(address_of(request))
+    return classroom
 
 
 class OpenRequest(BaseModel):
@@ -238,9 +242,15 @@ async def room_stream(ws: WebSocket, code: str):
     if await origin_refused(ws):
         return
     classroom: Classroom = ws.app.state.classroom
+    address = address_of(ws)
     try:
+        await asyncio.to_thread(classroom.check_guessing, address)
         view = await asyncio.wait_for(asyncio.to_thread(classroom.view, code), HANDSHAKE_TIMEOUT)
+    except Busy as busy:
+        await refuse(ws, CLOSE_TRY_AGAIN, busy.message)
+        return
     except RoomNotFound:
+        await asyncio.to_thread(classroom.missed, address)
         await refuse(ws, CLOSE_UNKNOWN, "unknown room")
         return
     except Exception:  # the store is down or slow: the page may reconnect later

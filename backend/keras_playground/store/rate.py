@@ -21,9 +21,10 @@ WINDOW = 60.0  # seconds
 
 class RateLimiter(ABC):
     @abstractmethod
-    def hit(self, scope: str, key: str, limit: int, window: float = WINDOW) -> float:
+    def hit(self, scope: str, key: str, limit: int, window: float = WINDOW, count: bool = True) -> float:
         """Count one action of `key` in `scope` if it is within `limit` per `window` seconds.
-        Returns 0 when counted, else the seconds until the oldest action leaves the window."""
+        Returns 0 when counted, else the seconds until the oldest action leaves the window.
+        `count=False` only asks: 0 if one more action would be within the limit."""
 
     def close(self) -> None:
         pass
@@ -35,7 +36,7 @@ class MemoryRateLimiter(RateLimiter):
         self._seen: dict[tuple[str, str], deque[float]] = {}
         self._lock = threading.Lock()
 
-    def hit(self, scope: str, key: str, limit: int, window: float = WINDOW) -> float:
+    def hit(self, scope: str, key: str, limit: int, window: float = WINDOW, count: bool = True) -> float:
         now = self._clock()
         with self._lock:
             seen = self._seen.setdefault((scope, key), deque())
@@ -43,6 +44,8 @@ class MemoryRateLimiter(RateLimiter):
                 seen.popleft()
             if len(seen) >= limit:
                 return seen[0] + window - now
+            if not count:
+                return 0.0
             seen.append(now)
             if len(self._seen) > 100_000:  # many idle keys: drop the empty ones
                 for k in [k for k, v in self._seen.items() if not v]:
@@ -51,7 +54,7 @@ class MemoryRateLimiter(RateLimiter):
 
 
 # KEYS: the sorted set of one key's actions (score: time in ms). ARGV: window ms, limit, a
-# unique member. The clock is the server's (TIME), read inside the script, so replicas with
+# unique member, "1" to count (else only ask). The clock is the server's (TIME), read inside the script, so replicas with
 # skewed clocks, or callers that reach Redis in another order than they read a clock, count alike.
 _HIT = """
 local t = redis.call('TIME')
@@ -62,6 +65,7 @@ if redis.call('ZCARD', KEYS[1]) >= limit then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   return math.max(1, tonumber(oldest[2]) + window - now)
 end
+if ARGV[4] ~= '1' then return 0 end
 redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], window)
 return 0
@@ -73,9 +77,9 @@ class RedisRateLimiter(RateLimiter):
         self.redis, self.ns = client, namespace
         self._hit = client.register_script(_HIT)
 
-    def hit(self, scope: str, key: str, limit: int, window: float = WINDOW) -> float:
+    def hit(self, scope: str, key: str, limit: int, window: float = WINDOW, count: bool = True) -> float:
         wait_ms = self._hit(keys=[f"{self.ns}:rate:{scope}:{key}"],
-                            args=[int(window * 1000), limit, uuid.uuid4().hex])
+                            args=[int(window * 1000), limit, uuid.uuid4().hex, "1" if count else "0"])
         return int(wait_ms) / 1000
 
 
