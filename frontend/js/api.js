@@ -22,6 +22,8 @@ export class ApiError extends Error {
   }
 }
 
+const id = (value) => encodeURIComponent(String(value)); // ids and codes from outside stay one path segment
+
 async function request(path, { method = "GET", json, body, headers = {}, as = "json" } = {}) {
   const init = { method, headers: { "X-Client-Id": clientId(), ...headers } };
   if (json !== undefined) {
@@ -53,19 +55,19 @@ export const api = {
   previewCode: (spec) => request("/api/preview/code", { method: "POST", json: spec, as: "text" }),
   parseCsv: (text) => request("/api/preview/csv", { method: "POST", body: text, headers: { "Content-Type": "text/csv" } }),
   createRun: (spec, paused = false) => request(`/api/runs${paused ? "?paused=true" : ""}`, { method: "POST", json: spec }),
-  getRun: (id) => request(`/api/runs/${id}`),
-  control: (id, token, action, extra = {}) => request(`/api/runs/${id}/control`, {
+  getRun: (runId) => request(`/api/runs/${id(runId)}`),
+  control: (runId, token, action, extra = {}) => request(`/api/runs/${id(runId)}/control`, {
     method: "POST", json: { action, ...extra }, headers: { Authorization: `Bearer ${token}` },
   }),
-  lesson: (id) => request(`/api/lessons/${id}`),
+  lesson: (lessonId) => request(`/api/lessons/${id(lessonId)}`),
   openRoom: (title, password) => request("/api/rooms", { method: "POST", json: { title, password: password || null } }),
-  room: (code) => request(`/api/rooms/${code}`),
-  joinRoom: (code, name) => request(`/api/rooms/${code}/join`, { method: "POST", json: { name } }),
+  room: (code) => request(`/api/rooms/${id(code)}`),
+  joinRoom: (code, name) => request(`/api/rooms/${id(code)}/join`, { method: "POST", json: { name } }),
   // As the instructor (their token) or a participant (theirs): `action` is the path after the code.
-  roomAction: (code, token, action, json, method = "POST") => request(`/api/rooms/${code}/${action}`, {
+  roomAction: (code, token, action, json, method = "POST") => request(`/api/rooms/${id(code)}/${action}`, {
     method, json, headers: { Authorization: `Bearer ${token}` },
   }),
-  closeRoom: (code, token) => request(`/api/rooms/${code}`, { method: "DELETE", headers: { Authorization: `Bearer ${token}` } }),
-  codeUrl: (id) => `/api/runs/${id}/code`,
-  modelUrl: (id) => `/api/runs/${id}/model`,
+  closeRoom: (code, token) => request(`/api/rooms/${id(code)}`, { method: "DELETE", headers: { Authorization: `Bearer ${token}` } }),
+  codeUrl: (runId) => `/api/runs/${id(runId)}/code`,
+  modelUrl: (runId) => `/api/runs/${id(runId)}/model`,
 };

@@ -4,22 +4,29 @@ const KEYWORDS = new Set(("False None True and as assert break class continue de
   + "from global if import in is lambda nonlocal not or pass raise return try while with yield").split(" "));
 const TOKEN = /(#[^\n]*)|("""[\s\S]*?"""|'''[\s\S]*?'''|f?"(?:\\.|[^"\\\n])*"|f?'(?:\\.|[^'\\\n])*')|(\b\d[\d_]*(?:\.\d*)?(?:e[+-]?\d+)?\b)|([A-Za-z_]\w*)/g;
 
-function escape(text) {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
-
-/** Python source -> HTML with <span class="tok-..."> around comments, strings, numbers, keywords. */
+/** Python source -> nodes (text, and <span class="tok-..."> around comments, strings,
+ * numbers, keywords and calls), to put in a <pre> with replaceChildren. Text only: the
+ * script never becomes HTML. */
 export function highlightPython(source) {
-  let html = "", last = 0;
+  const nodes = [];
+  let plain = "", last = 0;
   for (const match of source.matchAll(TOKEN)) {
-    html += escape(source.slice(last, match.index));
     const [text, comment, string, number, word] = match;
-    const kind = comment ? "comment" : string ? "string" : number ? "number"
-      : KEYWORDS.has(word) ? "keyword" : (source[match.index + text.length] === "(" ? "call" : null);
-    html += kind ? `<span class="tok-${kind}">${escape(text)}</span>` : escape(text);
+    plain += source.slice(last, match.index);
     last = match.index + text.length;
+    const kind = comment ? "comment" : string ? "string" : number ? "number"
+      : KEYWORDS.has(word) ? "keyword" : (source[last] === "(" ? "call" : null);
+    if (!kind) { plain += text; continue; }
+    if (plain) nodes.push(document.createTextNode(plain));
+    plain = "";
+    const span = document.createElement("span");
+    span.className = `tok-${kind}`;
+    span.textContent = text;
+    nodes.push(span);
   }
-  return html + escape(source.slice(last));
+  plain += source.slice(last);
+  if (plain) nodes.push(document.createTextNode(plain));
+  return nodes;
 }
 
 /** Offer `text` as a file download. */

@@ -16,7 +16,7 @@ if (joinForm) {
     try {
       const joined = await api.joinRoom(code, $("join-name").value);
       remember(code, { role: "participant", token: joined.token, name: joined.name, participant: joined.participant });
-      location.href = `/?room=${code}`;
+      location.href = `/?room=${encodeURIComponent(code)}`;
     } catch (err) {
       $("join-error").textContent = err.status === 404 ? `There is no room ${code}: check the code.` : err.message;
     }
@@ -30,7 +30,7 @@ if (openForm) {
     try {
       const opened = await api.openRoom($("room-title-input").value, $("room-password").value);
       remember(opened.code, { role: "instructor", token: opened.instructor_token });
-      location.href = `/?room=${opened.code}`;
+      location.href = `/?room=${encodeURIComponent(opened.code)}`;
     } catch (err) {
       $("open-error").textContent = err.message;
     }

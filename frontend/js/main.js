@@ -8,8 +8,9 @@ import { copyText, download, highlightPython } from "./code.js";
 import { NetworkView } from "./network.js";
 import { showProblems, clearProblems } from "./problems.js";
 import { startRoom } from "./room.js";
-import { EXERCISES, clone, normalize, readUrl, urlFor } from "./state.js";
-import { RunStream } from "./stream.js";
+import { coercePoints, coerceSpec, coerceView, warningFor } from "./sanitize.js";
+import { EXERCISES, clone, readUrl, urlFor } from "./state.js";
+import { RunStream, goneMessage } from "./stream.js";
 
 const $ = (id) => document.getElementById(id);
 const DRAW_EXTENT = [-1.2, 1.2, -1.2, 1.2]; // where a custom data set is drawn before it trains
@@ -25,7 +26,7 @@ const page = {
   run: null, // {id, token, stream, state, epoch, done}
   drawClass: 0,
   erasing: false,
-  problems: { data: [], code: [], file: [], run: [], link: [] }, // by where they came from
+  problems: { data: [], code: [], file: [], run: [], link: [], shared: [] }, // by where they came from
 };
 
 const boundary = new BoundaryView($("boundary"));
@@ -372,7 +373,7 @@ async function refreshData() {
 
 async function drawThumbnails() {
   for (const info of page.catalog.datasets) {
-    const canvas = document.querySelector(`[data-dataset="${info.name}"] canvas`);
+    const canvas = document.querySelector(`[data-dataset="${CSS.escape(info.name)}"] canvas`);
     const ctx = canvas.getContext("2d");
     if (info.name === "custom") {
       ctx.fillStyle = "#f4f4f4"; ctx.fillRect(0, 0, 72, 72);
@@ -431,11 +432,11 @@ async function uploadCsv(event) {
   event.target.value = "";
   if (!file) return;
   try {
-    const { points } = await api.parseCsv(await file.text());
+    const { points, problems } = coercePoints((await api.parseCsv(await file.text()))?.points, page.catalog.limits);
     page.spec.dataset = { name: "custom", n_train: 0, n_val: 0, n_test: 0, noise: 0, seed: page.spec.dataset.seed,
       params: {}, points };
     customSizes();
-    setProblems("file", []);
+    setProblems("file", warningFor("The file's points", problems, "file"));
     changed({ data: true, structural: true });
   } catch (err) {
     setProblems("file", problemsOf(err));
@@ -453,7 +454,7 @@ function scheduleCode() {
       const script = await api.previewCode(specToSend());
       if (ticket !== codeRequest) return;
       page.script = script;
-      $("code").innerHTML = highlightPython(script);
+      $("code").replaceChildren(...highlightPython(script));
       $("code-note").textContent = "The same model in plain Keras: run it with python train.py.";
       setProblems("code", []);
     } catch (err) {
@@ -492,9 +493,9 @@ function syncButtons() {
   const run = page.run, live = run && !run.done;
   $("pause").disabled = !live;
   $("stop").disabled = !live;
-  $("pause").innerHTML = live && run.state === "paused" ? "&#9654; Resume" : "&#10074;&#10074; Pause";
+  $("pause").textContent = live && run.state === "paused" ? "\u25B6 Resume" : "\u275A\u275A Pause";
   $("train").disabled = live && run.state !== "paused";
-  $("train").innerHTML = live && run.state === "paused" ? "&#9654; Resume" : "&#9654; Train";
+  $("train").textContent = live && run.state === "paused" ? "\u25B6 Resume" : "\u25B6 Train";
   document.body.classList.toggle("training", Boolean(live && run.state === "running"));
 }
 
@@ -507,7 +508,9 @@ async function startRun(paused) {
     page.run = { id: created.id, token: created.token, state: "queued", epoch: 0, done: null };
     setRunState("queued");
     syncButtons();
-    page.run.stream = new RunStream(created.id, { onEvent: onEvent(page.run), onConnection: showConnection });
+    const run = page.run;
+    run.stream = new RunStream(created.id, { onEvent: onEvent(run), onConnection: showConnection,
+      onGone: (code, reason) => runGone(run, code, reason) });
     room?.runCreated(page.run);
     return page.run;
   } catch (err) {
@@ -597,6 +600,15 @@ function clearOutput() {
   model.removeAttribute("href");
 }
 
+/** The server says the run's stream is gone for good (it forgot the run, or refuses this page). */
+function runGone(run, code, reason) {
+  if (page.run !== run || run.done) return;
+  run.done = { kind: "error", state: "failed", message: goneMessage("run", code, reason) };
+  setRunState("ended");
+  setProblems("run", [{ field: null, msg: run.done.message }]);
+  syncButtons();
+}
+
 function showConnection(state) {
   const badge = $("connection");
   badge.textContent = state === "reconnecting" ? "reconnecting…" : state === "live" ? "live" : "";
@@ -667,11 +679,14 @@ function showDone(done) {
   $("test-accuracy").textContent = formatMetric(done.test_metric);
   if (done.metric !== null) $("train-accuracy").textContent = formatMetric(done.metric);
   if (done.val_metric !== null) $("val-accuracy").textContent = formatMetric(done.val_metric);
+  const box = $("diverged"); // what the server says about how the run ended, as text
   if (done.state === "diverged") {
-    const box = $("diverged");
     box.hidden = false;
     box.textContent = "The training diverged: the loss became infinite or not a number. "
       + `Lower the learning rate (now ${page.spec.training.learning_rate}) and train again.`;
+  } else if (done.message) {
+    box.hidden = false;
+    box.textContent = done.message;
   }
   $("param-count").textContent = `${done.parameters} parameters`;
   if (done.confusion_matrix) showConfusion(done.confusion_matrix);
@@ -685,7 +700,7 @@ function showDone(done) {
 
 function showConfusion(matrix) {
   const table = document.createElement("table");
-  table.innerHTML = `<caption>Test set: true class (rows) × predicted (columns)</caption>`;
+  table.createCaption().textContent = "Test set: true class (rows) × predicted (columns)";
   const head = table.createTHead().insertRow();
   head.insertCell().textContent = "";
   matrix.forEach((_, j) => { head.insertCell().textContent = `pred. ${j}`; });
@@ -726,8 +741,6 @@ function showHover(target) {
 
 async function start() {
   const fromUrl = readUrl();
-  page.spec = fromUrl.spec;
-  Object.assign(page.view, fromUrl.view);
   page.hide = fromUrl.hide;
   network = new NetworkView($("network"), $("link-tip"), {
     onChange: (layers) => { page.spec.layers = layers; changed({ structural: true }); },
@@ -740,7 +753,13 @@ async function start() {
     $("general-error").textContent = `The playground cannot start: ${err.message}`;
     return;
   }
-  if (!datasetInfo()) page.spec.dataset.name = "parabola";
+  // The link is someone else's text: every field is checked against the catalog first.
+  const linked = coerceSpec(fromUrl.spec ?? {}, page.catalog);
+  const viewed = coerceView(fromUrl.view ?? {});
+  page.spec = linked.spec;
+  Object.assign(page.view, viewed.view);
+  const warning = fromUrl.warning ? [{ field: null, msg: fromUrl.warning }]
+    : warningFor("The link's settings", [...linked.problems, ...viewed.problems]);
   buildControls();
   applyHidden();
   for (const [id, key] of [["show-val", "showVal"], ["show-test", "showTest"], ["discretize", "discretize"], ["log-scale", "logScale"]]) {
@@ -750,11 +769,16 @@ async function start() {
   curves.setLogScale(page.view.logScale);
   changed({ data: true, structural: true });
   syncButtons();
-  if (fromUrl.warning) setProblems("link", [{ field: null, msg: fromUrl.warning }]);
+  setProblems("link", warning);
   window.playground = { page, boundary, curves, network, stats }; // for the end-to-end tests and the curious
   room = await startRoom({
     catalog: page.catalog,
-    applySpec: (spec) => { page.spec = normalize(clone(spec)); changed({ data: true, structural: true }); },
+    applySpec: (spec) => {
+      const shared = coerceSpec(spec, page.catalog);
+      page.spec = shared.spec;
+      setProblems("shared", warningFor("The shared settings", shared.problems));
+      changed({ data: true, structural: true });
+    },
     spec: specToSend,
     run: () => page.run,
   });

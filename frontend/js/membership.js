@@ -2,6 +2,7 @@
 // on opening the room (the instructor), kept in localStorage per room code; and the
 // room's live stream.
 
+import { coerceRoomView, coerceWallEvent } from "./sanitize.js";
 import { ReconnectingStream } from "./stream.js";
 
 const key = (code) => `keras-playground-room-${code.toUpperCase()}`;
@@ -19,9 +20,17 @@ export function remember(code, value) {
   localStorage.setItem(key(code), JSON.stringify(value));
 }
 
-/** A room's live stream: onEvent for each `room` and `wall` event; it reconnects by itself. */
+/** A room's live stream: onEvent for each `room` and `wall` event, checked (sanitize.js);
+ * it reconnects by itself, and calls onGone(code) when the room is gone or the page refused. */
 export class RoomStream extends ReconnectingStream {
-  constructor(code, onEvent, onConnection = () => {}) {
-    super(() => `/api/rooms/${code}/stream`, { onEvents: (events) => events.forEach(onEvent), onConnection });
+  constructor(code, onEvent, { onConnection = () => {}, onGone = () => {} } = {}) {
+    super(() => `/api/rooms/${encodeURIComponent(code)}/stream`, {
+      onConnection,
+      onGone,
+      onEvents: (events) => events.forEach((raw) => {
+        const event = raw?.kind === "room" ? coerceRoomView(raw) : raw?.kind === "wall" ? coerceWallEvent(raw) : null;
+        if (event) onEvent(event);
+      }),
+    });
   }
 }

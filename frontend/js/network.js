@@ -94,7 +94,7 @@ export class NetworkView {
     };
 
     const inputs = column(this.features.length, "input", -1);
-    inputs.head.innerHTML = `<span class="net-title">Input</span><span class="small">${this.features.length} features</span>`;
+    inputs.head.append(span("net-title", "Input"), span("small", `${this.features.length} features`));
     inputs.nodes.forEach((node, i) => {
       node.title = `input ${this.features[i]}`;
       const label = document.createElement("span");
@@ -105,22 +105,22 @@ export class NetworkView {
 
     this.layers.forEach((layer, l) => {
       const { head, nodes } = column(layer.units, "hidden", l);
-      head.innerHTML = `
-        <span class="net-title">Layer ${l + 1}</span>
-        <span class="unit-buttons">
-          <button type="button" class="minus" aria-label="One neuron fewer in layer ${l + 1}">&minus;</button>
-          <span class="units">${layer.units}</span>
-          <button type="button" class="plus" aria-label="One neuron more in layer ${l + 1}">+</button>
-        </span>
-        <select class="activation" aria-label="Activation of layer ${l + 1}">
-          ${this.activations.map((a) => `<option${a === layer.activation ? " selected" : ""}>${a}</option>`).join("")}
-        </select>
-        <span class="field-error" data-error-for="layers[${l}]"></span>`;
-      head.querySelector(".minus").disabled = layer.units <= 1;
-      head.querySelector(".plus").disabled = layer.units >= this.maxUnits;
-      head.querySelector(".minus").onclick = () => this.changeUnits(l, -1);
-      head.querySelector(".plus").onclick = () => this.changeUnits(l, +1);
-      head.querySelector(".activation").onchange = (e) => {
+      const minus = button("minus", "\u2212", `One neuron fewer in layer ${l + 1}`);
+      const plus = button("plus", "+", `One neuron more in layer ${l + 1}`);
+      const activation = document.createElement("select");
+      activation.className = "activation";
+      activation.setAttribute("aria-label", `Activation of layer ${l + 1}`);
+      activation.append(...this.activations.map((a) => new Option(a, a, false, a === layer.activation)));
+      const error = span("field-error", "");
+      error.dataset.errorFor = `layers[${l}]`;
+      const units = span("unit-buttons", "");
+      units.append(minus, span("units", String(layer.units)), plus);
+      head.append(span("net-title", `Layer ${l + 1}`), units, activation, error);
+      minus.disabled = layer.units <= 1;
+      plus.disabled = layer.units >= this.maxUnits;
+      minus.onclick = () => this.changeUnits(l, -1);
+      plus.onclick = () => this.changeUnits(l, +1);
+      activation.onchange = (e) => {
         this.layers[l].activation = e.target.value;
         this.onChange(this.layers);
       };
@@ -132,7 +132,7 @@ export class NetworkView {
     });
 
     const out = column(1, "output", this.layers.length);
-    out.head.innerHTML = `<span class="net-title">Output</span><span class="small">${this.outputs > 1 ? `${this.outputs} classes, softmax` : ""}</span>`;
+    out.head.append(span("net-title", "Output"), span("small", this.outputs > 1 ? `${this.outputs} classes, softmax` : ""));
     out.nodes[0].title = "the output: the decision boundary";
     out.nodes[0].onmouseenter = () => this.onHover({ output: true });
     out.nodes[0].onmouseleave = () => this.onHover(null);
@@ -267,4 +267,21 @@ function setBias(element, value) {
   element.title = `bias ${value.toFixed(4)}`;
   element.parentElement.dataset.bias = value.toFixed(4);
   element.parentElement.title = element.parentElement.title.replace(/ · bias .*$/, "") + ` · bias ${value.toFixed(3)}`;
+}
+
+/** <span class=...>text</span>, the text as text. */
+function span(className, text) {
+  const element = document.createElement("span");
+  element.className = className;
+  element.textContent = text;
+  return element;
+}
+
+function button(className, text, label) {
+  const element = document.createElement("button");
+  element.type = "button";
+  element.className = className;
+  element.textContent = text;
+  element.setAttribute("aria-label", label);
+  return element;
 }

@@ -9,16 +9,17 @@ import { Curves } from "./charts.js";
 import { CLASS_AREAS, DIVERGING, SEQUENTIAL } from "./colors.js";
 import { decodeBase64, paintGrid } from "./grid.js";
 import { membership, RoomStream } from "./membership.js";
-import { RunStream } from "./stream.js";
+import { coerceLesson, roomCode } from "./sanitize.js";
+import { RunStream, goneMessage } from "./stream.js";
 
 const $ = (id) => document.getElementById(id);
-const code = new URLSearchParams(location.search).get("room")?.toUpperCase() ?? "";
-const me = membership(code);
+const code = roomCode(new URLSearchParams(location.search).get("room")) ?? "";
+const me = code ? membership(code) : null;
 const state = { view: null, runId: null, stream: null, mine: null, shared: {}, lesson: null, step: 0,
   tiles: new Map() };
 const boundary = new BoundaryView($("p-boundary"), { radius: 0 });
 const curves = new Curves($("p-loss"), $("p-metric"));
-const percent = (v) => (v === null || v === undefined ? "–" : `${(v * 100).toFixed(1)} %`);
+const percent = (v) => (typeof v !== "number" || !Number.isFinite(v) ? "–" : `${(v * 100).toFixed(1)} %`);
 const fail = (err) => { $("p-error").textContent = err.message ?? String(err); };
 
 // ----- the shared run
@@ -33,6 +34,7 @@ function watch(runId) {
   $("p-train").textContent = $("p-val").textContent = "–";
   if (!runId) return;
   state.stream = new RunStream(runId, {
+    onGone: (closeCode, reason) => { $("p-state").textContent = goneMessage("run", closeCode, reason); },
     onEvent: (event) => {
       if (event.kind === "epoch") {
         curves.add(event);
@@ -57,7 +59,7 @@ function watch(runId) {
 // ----- the lesson
 async function showLesson(ref) {
   if (!ref) { $("p-lesson").hidden = true; return; }
-  if (!state.lesson || state.lesson.id !== ref.id) state.lesson = await api.lesson(ref.id);
+  if (!state.lesson || state.lesson.id !== ref.id) state.lesson = { ...coerceLesson(await api.lesson(ref.id)), id: ref.id };
   state.step = Math.max(0, Math.min(ref.step, state.lesson.steps.length - 1));
   const s = state.lesson.steps[state.step];
   $("p-lesson").hidden = false;
@@ -188,9 +190,13 @@ for (const id of ["p-train-button", "p-step", "p-next"]) $(id).hidden = me?.role
 
 $("p-code").textContent = code;
 $("p-join-url").textContent = `${location.host}/join.html`;
-new RoomStream(code, (event) => {
-  if (event.kind === "room") render(event);
-  else if (event.kind === "wall") updateTile(event);
-}, (connection) => { if (connection === "closed" && !state.view) fail(new Error(`There is no room ${code}.`)); });
+if (code) {
+  new RoomStream(code, (event) => {
+    if (event.kind === "room") render(event);
+    else if (event.kind === "wall") updateTile(event);
+  }, { onGone: (closeCode, reason) => fail(new Error(goneMessage("room", closeCode, reason))) });
+} else {
+  fail(new Error("The address does not hold a room code: open the demo screen from the room's page."));
+}
 window.presenter = { state };
 document.body.dataset.ready = "true";

@@ -6,20 +6,26 @@
 import { api, ApiError } from "./api.js";
 import { BoundaryView } from "./boundary.js";
 import { membership, remember, RoomStream } from "./membership.js";
-import { RunStream } from "./stream.js";
+import { coerceLesson, roomCode, toText } from "./sanitize.js";
+import { RunStream, goneMessage } from "./stream.js";
 
 const $ = (id) => document.getElementById(id);
 
 function percent(value) {
-  return value === null || value === undefined ? "–" : `${(value * 100).toFixed(1)} %`;
+  return typeof value !== "number" || !Number.isFinite(value) ? "–" : `${(value * 100).toFixed(1)} %`;
 }
 
 /** hooks: {catalog, applySpec(spec), spec(), run()}. Returns {runCreated, runEnded} or null. */
 export async function startRoom(hooks) {
-  const code = new URLSearchParams(location.search).get("room")?.toUpperCase();
-  if (!code) return null;
+  const given = new URLSearchParams(location.search).get("room");
+  if (given === null) return null;
+  const code = roomCode(given);
   const bar = $("room-bar");
   bar.hidden = false;
+  if (!code) {
+    $("room-status").textContent = "The address does not hold a room code (six letters or digits).";
+    return null;
+  }
   $("room-code").textContent = code;
   const me = membership(code);
   if (!me) {
@@ -31,7 +37,7 @@ export async function startRoom(hooks) {
     return null;
   }
   const instructor = me.role === "instructor";
-  $("room-who").textContent = instructor ? "you are the instructor" : `you are ${me.name}`;
+  $("room-who").textContent = instructor ? "you are the instructor" : `you are ${toText(me.name, 100)}`;
   const room = { code, me, view: null, lessons: hooks.catalog.lessons, lesson: null, step: 0,
     followed: null, followStream: null, followBoundary: new BoundaryView($("follow-boundary"), { radius: 0 }) };
 
@@ -42,7 +48,7 @@ export async function startRoom(hooks) {
   // ----- lessons (anyone may step through them; the instructor's shared step leads)
   $("lesson-select").replaceChildren(...room.lessons.map((l) => new Option(l.title, l.id)));
   async function showLesson(id, step) {
-    if (!room.lesson || room.lesson.id !== id) room.lesson = await api.lesson(id);
+    if (!room.lesson || room.lesson.id !== id) room.lesson = { ...coerceLesson(await api.lesson(id)), id };
     room.step = Math.max(0, Math.min(step, room.lesson.steps.length - 1));
     const s = room.lesson.steps[room.step];
     $("lesson-select").value = id;
@@ -68,6 +74,7 @@ export async function startRoom(hooks) {
     $("follow-epoch").textContent = "0";
     $("follow-acc").textContent = "–";
     room.followStream = new RunStream(runId, {
+      onGone: (closeCode, reason) => { $("follow-text").textContent = goneMessage("run", closeCode, reason); },
       onEvent: (event) => {
         if (event.kind === "epoch") {
           $("follow-epoch").textContent = event.epoch;
@@ -181,7 +188,9 @@ export async function startRoom(hooks) {
     };
   }
 
-  const stream = new RoomStream(code, (event) => { if (event.kind === "room") render(event); });
+  const stream = new RoomStream(code, (event) => { if (event.kind === "room") render(event); }, {
+    onGone: (closeCode, reason) => { $("room-status").textContent = goneMessage("room", closeCode, reason); },
+  });
   window.playground.room = room;
 
   return {

@@ -51,29 +51,18 @@ function fromBase64Url(text) {
   return new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
 }
 
-/** A spec from outside (a hand-written link) with every field the page needs filled in. */
-export function normalize(spec) {
-  const base = clone(DEFAULT_SPEC);
-  const dataset = { ...base.dataset, params: {}, ...(spec.dataset || {}) };
-  dataset.params ||= {};
-  return {
-    dataset,
-    features: Array.isArray(spec.features) ? spec.features : base.features,
-    layers: (Array.isArray(spec.layers) ? spec.layers : []).map((l) => ({ units: 4, activation: "relu", ...l })),
-    training: { ...base.training, ...(spec.training || {}) },
-  };
-}
-
-/** {spec, view, hide} from the address (defaults where absent or unreadable). */
+/** {spec, view, hide, warning} from the address. `spec` and `view` are as the link gives
+ * them (null where absent): the page checks them against the catalog (sanitize.js). */
 export function readUrl(search = location.search) {
   const params = new URLSearchParams(search);
-  const state = { spec: clone(DEFAULT_SPEC), view: {}, hide: [] };
+  const state = { spec: null, view: null, hide: [] };
   const encoded = params.get("s");
   if (encoded) {
     try {
       const saved = JSON.parse(fromBase64Url(encoded));
-      if (saved.spec) state.spec = normalize(saved.spec);
-      if (saved.view) state.view = saved.view;
+      if (saved === null || typeof saved !== "object" || Array.isArray(saved)) throw new TypeError("not an object");
+      state.spec = saved.spec ?? null;
+      state.view = saved.view ?? null;
     } catch {
       state.warning = "The link's settings could not be read; the default settings are shown.";
     }
