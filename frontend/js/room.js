@@ -113,7 +113,11 @@ export async function startRoom(hooks) {
         + ` and ${challenge.max_epochs} epochs. Ranked by accuracy on a hidden test set.`;
       $("submit-run").hidden = instructor;
     }
-    if (instructor) renderParticipants(view);
+    if (instructor) {
+      renderParticipants(view);
+      $("lock-room").textContent = view.locked ? "Unlock the room: let new participants join" : "Lock the room to new joins";
+      $("lock-room").setAttribute("aria-pressed", String(view.locked));
+    }
     syncRunButtons();
   }
 
@@ -181,6 +185,7 @@ export async function startRoom(hooks) {
       max_parameters: Number($("challenge-params").value), max_epochs: Number($("challenge-epochs").value),
     });
     $("end-challenge").onclick = () => act("challenge", undefined, "DELETE");
+    $("lock-room").onclick = () => act("lock", { locked: !room.view?.locked });
     $("close-room").onclick = async () => {
       if (confirm("Close the room? Participants can no longer join or submit.")) {
         await api.closeRoom(code, me.token).catch(fail);

@@ -306,6 +306,7 @@ export function coerceRoomView(raw) {
     kind: "room",
     title: toText(v.title, 200),
     closed: v.closed === true,
+    locked: v.locked === true,
     participants: (Array.isArray(v.participants) ? v.participants : []).filter((p) => isObject(p) && toId(p.id))
       .map((p) => ({ ...p, id: p.id, name: toText(p.name, 100), run_id: toId(p.run_id) })),
     follow: { spec: isObject(follow.spec) ? follow.spec : null, run_id: toId(follow.run_id), lesson },

@@ -131,3 +131,29 @@ def test_the_demo_screen_trains_and_moves_the_class_through_a_lesson_by_keyboard
     instructor.wait_for_function(f"() => Number(document.querySelector('[data-testid=epoch]').textContent) === {held + 1}")
     instructor.locator("#stop").click()
     wait_for_state(instructor, "stopped")
+
+
+def join(open_page, code, name):
+    page = open_page("/join.html")
+    page.get_by_test_id("join-code").fill(code)
+    page.get_by_test_id("join-name").fill(name)
+    page.get_by_test_id("join-submit").click()
+    return page
+
+
+def test_the_instructor_locks_the_room_and_a_latecomer_is_told_why(open_page):
+    open_page.expected_statuses.add(423)  # the latecomer's refused join
+    instructor, code = open_room(open_page)
+    lock = instructor.get_by_test_id("lock-room")
+    lock.click()
+    instructor.wait_for_function("() => document.getElementById('lock-room').getAttribute('aria-pressed') === 'true'")
+    assert lock.text_content().startswith("Unlock")
+
+    late = join(open_page, code, "Latecomer")
+    late.wait_for_function("() => document.getElementById('join-error').textContent.includes('locked')")
+    assert "join.html" in late.url
+
+    lock.click()
+    instructor.wait_for_function("() => document.getElementById('lock-room').getAttribute('aria-pressed') === 'false'")
+    late.get_by_test_id("join-submit").click()
+    late.wait_for_url(re.compile(rf"\?room={code}"))
