@@ -34,7 +34,7 @@ class Lesson(BaseModel):
     order: int = 100
     title: str = Field(min_length=1, max_length=120)
     summary: str = Field(min_length=1, max_length=500)
-    exercise: str | None = None  # the course exercise it follows (Ex1, Ex2, Ex3)
+    exercise: str | None = Field(default=None, max_length=20)  # the course exercise it follows (Ex1, Ex2, Ex3)
     steps: list[Step] = Field(min_length=1, max_length=30)
 
 

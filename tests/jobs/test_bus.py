@@ -188,7 +188,7 @@ def test_an_expiring_log_goes_when_its_time_comes_on_redis(redis_url, namespace)
     bus.publish_json("room:R", "frame", '{"kind":"room"}')
     bus.expire("room:R", 60)
     keys = [k for k in bus._keys("room:R").values() if bus.redis.exists(k)]
-    assert len(keys) == 3 and all(0 < bus.redis.ttl(k) <= 60 for k in keys)  # stream, seq, frame
+    assert len(keys) == 4 and all(0 < bus.redis.ttl(k) <= 60 for k in keys)  # stream, seq, frame, last
     bus.close()
 
 

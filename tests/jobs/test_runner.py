@@ -3,10 +3,15 @@ and dramatiq workers through a real redis-server (Redis bus and store, a worker 
 process). What a client sees: every epoch, the controls, the recorded end."""
 
 import asyncio
+import errno
 import json
+import os
+import re
 import secrets
+import subprocess
 import threading
 import time
+from pathlib import Path
 
 import dramatiq
 import pytest
@@ -82,6 +87,7 @@ def harness(request, tmp_path):
         store, bus = SqliteRunStore(tmp_path), MemoryBus()
         runner = LocalRunner(Trainer(bus, store_finisher(store)), threads=THREADS)
         harness = Harness(runner, bus, store)
+        harness.trainer = runner.trainer
         yield harness
         runner.shutdown()
         harness.close()
@@ -98,6 +104,7 @@ def harness(request, tmp_path):
     worker.queue_prefetch = THREADS  # as `keras-playground worker` sets it
     worker.start()
     harness = Harness(runner, bus, store)
+    harness.trainer = context.trainer
     yield harness
     harness.close()
     worker.stop(timeout=30_000)
@@ -177,21 +184,52 @@ def test_a_queued_run_can_be_stopped_before_it_starts(harness):
     assert harness.epochs(waiting) == []  # a worker that gets it later skips it
 
 
-def test_a_run_that_fails_ends_with_an_error_and_is_recorded(harness, monkeypatch):
+def test_a_run_that_fails_ends_with_an_error_and_is_recorded(harness, monkeypatch, caplog):
     def broken(self):
-        raise MemoryError("out of memory (on purpose)")
+        raise MemoryError("out of memory in /srv/secret/path (on purpose)")
 
     monkeypatch.setattr(TrainingSession, "train_epoch", broken)
     run_id = harness.submit(spec(epochs=10))
     end = harness.end(run_id)
-    assert end["kind"] == "error" and "out of memory (on purpose)" in end["message"]
+    # The watcher reads plain words and an error id, never the exception (paths, internals)...
+    error_id = re.fullmatch(r"Training failed \(error ([0-9a-f]{8})\)\. The server's log has the details; "
+                            r"press Train to start again\.", end["message"]).group(1)
+    assert "secret" not in json.dumps(harness.poll(run_id))
+    # ...and the server's log has them under that id.
+    logged = [r for r in caplog.records if error_id in r.getMessage()]
+    assert logged and "out of memory in /srv/secret/path" in logged[0].exc_text
     assert harness.store.get(run_id).state == "failed"
+
+
+def test_a_run_left_paused_is_stopped_with_its_history_and_model(harness, monkeypatch):
+    monkeypatch.setattr(harness.trainer, "paused_timeout", 0.5)
+    run_id = harness.submit(spec(epochs=5000))
+    harness.wait_for(run_id, lambda e: e["kind"] == "epoch" and e["epoch"] >= 2, "epoch 2")
+    assert harness.runner.control(run_id, Command("pause"))
+    paused = harness.wait_for(run_id, lambda e: e["kind"] == "status" and e["state"] == "paused", "paused")
+    done = harness.end(run_id)
+    assert done["kind"] == "done" and done["state"] == "stopped" and done["epochs"] == paused["epoch"]
+    assert done["message"] == ("Stopped after 0.5 seconds paused, to free its place for others. "
+                               "Its history and trained model are kept.")
+    record = harness.store.get(run_id)
+    assert record.state == "stopped" and record.done["message"] == done["message"]
+    assert [e["epoch"] for e in record.history] == list(range(1, paused["epoch"] + 1))
+    assert harness.store.model(run_id)[:2] == b"PK" and harness.store.active_count() == 0
+
+
+def test_a_worker_stops_runs_paused_longer_than_the_setting(redis_url, namespace):
+    settings = Settings(redis_url=redis_url, paused_run_timeout=42)
+    context = WorkerContext(settings, namespace=namespace, name=f"{namespace}-worker")
+    assert context.trainer.paused_timeout == 42
+    for connection in (context.redis, context.store, context.bus):
+        connection.close()
 
 
 def test_the_runs_of_a_worker_without_heartbeat_are_failed(redis_url, namespace):
     """What a web replica's watchdog does when a worker vanished (kill -9 is in tests/distributed)."""
     store, bus = RedisRunStore(redis_url, namespace), RedisBus(redis_url, namespace)
-    runner = DramatiqRunner(bus, store, make_broker(redis_url, namespace), url=redis_url, namespace=namespace)
+    runner = DramatiqRunner(bus, store, make_broker(redis_url, namespace), url=redis_url, namespace=namespace,
+                            worker_timeout=0.5)
     keys = Keys(namespace)
     for run_id, worker in (("lost", "gone:1"), ("alive", "here:2")):
         store.create(run_id, "token", "client", spec())
@@ -199,6 +237,7 @@ def test_the_runs_of_a_worker_without_heartbeat_are_failed(redis_url, namespace)
         bus.publish(run_id, {"kind": "epoch", "epoch": 1})
         runner.redis.hset(keys.training, run_id, worker)
     runner.redis.set(keys.worker("here:2"), json.dumps({"name": "here:2"}), ex=30)
+    runner.redis.sadd(keys.workers, "here:2")
 
     assert runner.reap() == ["lost"]
     assert runner.reap() == []  # once only, whichever replica saw it first
@@ -240,3 +279,201 @@ def wait_until(predicate, timeout=60):
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached within the timeout"
         time.sleep(0.01)
+
+
+class FlakyStore:
+    """A store whose `finish` fails (a full disk, SQLite locked) while `broken` is set."""
+
+    def __init__(self, store):
+        self.store, self.broken, self.failures = store, True, 0
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+    def finish(self, *args, **kwargs):
+        if self.broken:
+            self.failures += 1
+            raise OSError(28, "No space left on device", "/srv/secret/runs.sqlite3")
+        return self.store.finish(*args, **kwargs)
+
+
+def test_a_store_that_fails_to_store_the_end_and_the_failure_ends_the_run_and_the_thread_goes_on(tmp_path):
+    store, bus = SqliteRunStore(tmp_path), MemoryBus()
+    flaky = FlakyStore(store)
+    trainer = Trainer(bus, store_finisher(flaky), retry_ends_every=0.2)
+    runner = LocalRunner(trainer, threads=1)  # one thread: the next run proves it survived
+    harness = Harness(runner, bus, store)
+    try:
+        first = harness.submit(spec(epochs=5))
+        end = harness.end(first)
+        assert end["kind"] == "error" and re.match(r"Training failed \(error [0-9a-f]{8}\)", end["message"])
+        assert "secret" not in end["message"]
+        assert flaky.failures >= 2  # the end, then the failure: both refused
+        assert store.get(first).ended is None and store.active_count("client") == 1  # kept in memory
+        assert trainer.ends.waiting() == [first]
+
+        flaky.broken = False  # the disk has room again: the kept end is stored
+        wait_until(lambda: store.get(first).ended is not None)
+        record = store.get(first)
+        assert record.state == "failed" and [e["epoch"] for e in record.history] == [1, 2, 3, 4, 5]
+        assert store.active_count("client") == 0 and trainer.ends.waiting() == []
+
+        second = harness.submit(spec(epochs=5))
+        assert harness.end(second)["state"] == "finished"
+        assert store.get(second).state == "finished" and store.model(second)[:2] == b"PK"
+    finally:
+        runner.shutdown()
+        harness.close()
+        store.close()
+
+
+@pytest.fixture
+def lab(redis_url, namespace):
+    """A web side and one worker in this process, on the session's redis-server."""
+    store, bus = RedisRunStore(redis_url, namespace), RedisBus(redis_url, namespace)
+    runner = DramatiqRunner(bus, store, make_broker(redis_url, namespace), url=redis_url, namespace=namespace,
+                            worker_timeout=0.5)
+    settings = Settings(redis_url=redis_url, heartbeat_seconds=0.2, worker_timeout=0.5)
+    worker_broker = make_broker(redis_url, namespace)
+    context = WorkerContext(settings, namespace=namespace, name=f"{namespace}-worker")
+    attach(worker_broker, context)
+    worker_broker.emit_after("process_boot")  # as `dramatiq` does: starts the time limit's clock
+    worker = dramatiq.Worker(worker_broker, queues={"training"}, worker_threads=1)
+    worker.start()
+    harness = Harness(runner, bus, store)
+    harness.context = context
+    yield harness
+    harness.close()
+    worker.stop(timeout=30_000)
+    worker_broker.close()
+    runner.close()
+
+
+def test_a_run_past_dramatiqs_time_limit_ends_as_failed_with_its_epochs(lab):
+    raw = spec(epochs=5000)
+    run_id = secrets.token_hex(6)
+    lab.store.create(run_id, "token", "client", raw)
+    lab.bus.open(run_id)
+    lab.seen[run_id] = []
+    lab.runner.actor.send_with_options(args=(run_id, False), time_limit=1500)  # ms
+    lab.wait_for(run_id, lambda e: e["kind"] == "epoch", "the first epoch")
+    end = lab.end(run_id)
+    assert end["kind"] == "error" and re.match(r"Training failed \(error [0-9a-f]{8}\)", end["message"])
+    wait_until(lambda: lab.store.get(run_id).ended is not None)
+    record = lab.store.get(run_id)
+    assert record.state == "failed" and len(record.history) >= 1
+    assert lab.store.active_count("client") == 0
+    wait_until(lambda: not lab.runner.redis.hexists(Keys(lab.context.keys.ns).training, run_id))
+
+    after = lab.submit(spec(epochs=5))  # the actor thread goes on
+    assert lab.end(after)["state"] == "finished"
+
+
+def test_a_worker_that_dies_right_after_claiming_a_run_has_it_failed_by_the_watchdog(redis_url, namespace):
+    store, bus = RedisRunStore(redis_url, namespace), RedisBus(redis_url, namespace)
+    runner = DramatiqRunner(bus, store, make_broker(redis_url, namespace), url=redis_url, namespace=namespace,
+                            worker_timeout=0.5)
+    context = WorkerContext(Settings(redis_url=redis_url), namespace=namespace, name="dies:1")
+
+    frozen = threading.Event()
+
+    def hang(run_id):  # as kill -9 right after the claim: nothing more comes from this worker
+        frozen.wait(TIMEOUT)
+        raise SystemExit("killed")
+
+    context.store.get = hang
+    run_id = "claimed"
+    store.create(run_id, "token", "client", spec())
+    bus.open(run_id)
+    dying = threading.Thread(target=lambda: pytest.raises(SystemExit, context.train_run, run_id))
+    dying.start()
+    wait_until(lambda: runner.redis.get(Keys(namespace).claim(run_id)) == b"dies:1")  # no one else trains it
+    assert runner.reap() == [run_id]  # the worker has no heartbeat
+    assert store.get(run_id).state == "failed" and store.active_count("client") == 0
+    assert bus.replay(run_id)[-1]["kind"] == "error"
+    frozen.set()
+    dying.join(TIMEOUT)
+    runner.close()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 2 MB filesystem of its own (tmpfs) for a data directory. CI runs as root, as this
+    machine does: if it cannot be mounted, the test fails rather than skip."""
+    path = tmp_path / "tiny"
+    path.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(path)], check=True,
+                   capture_output=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def fill(directory) -> Path:
+    """Take every free byte of `directory`'s filesystem; returns the file to delete."""
+    filler = directory / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        for size in (1 << 16, 4096, 512, 1):
+            try:
+                while True:
+                    os.write(fd, b"\0" * size)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    return filler
+
+
+def test_a_full_disk_fails_the_run_visibly_and_the_server_trains_again_once_it_has_room(tiny_disk):
+    store, bus = SqliteRunStore(tiny_disk), MemoryBus()
+    trainer = Trainer(bus, store_finisher(store), retry_ends_every=0.2)
+    runner = LocalRunner(trainer, threads=1)
+    harness = Harness(runner, bus, store)
+    try:
+        first = harness.submit(spec(epochs=30), paused=True)
+        harness.wait_for(first, lambda e: e["kind"] == "status" and e["state"] == "paused", "paused")
+        filler = fill(tiny_disk)
+        runner.control(first, Command("resume"))
+        end = harness.end(first)
+        assert end["kind"] == "error" and re.match(r"Training failed \(error [0-9a-f]{8}\)", end["message"])
+        assert str(tiny_disk) not in end["message"]
+        assert store.get(first).ended is None and store.active_count("client") == 1  # the end waits for room
+        assert trainer.ends.waiting() == [first]
+
+        filler.unlink()
+        wait_until(lambda: store.get(first).ended is not None)
+        record = store.get(first)
+        assert record.state == "failed" and len(record.history) == 30  # what it trained is kept
+        assert store.active_count("client") == 0  # the client may train again
+
+        second = harness.submit(spec(epochs=10))
+        assert harness.end(second)["state"] == "finished"
+        assert store.get(second).state == "finished" and store.model(second)[:2] == b"PK"
+    finally:
+        runner.shutdown()
+        harness.close()
+        store.close()
+
+
+def test_the_watchdog_waits_for_heartbeats_after_a_redis_restart(tmp_path):
+    """Heartbeat keys keep their deadline in the AOF, so a restart longer than the worker
+    timeout drops live workers' keys: the watchdog must give them time to beat again."""
+    from ..redis_server import RedisServer
+
+    server = RedisServer(tmp_path / "redis").start()  # just (re)started, as after an outage
+    store, bus = RedisRunStore(server.url), RedisBus(server.url)
+    runner = DramatiqRunner(bus, store, make_broker(server.url), url=server.url, worker_timeout=2)
+    keys = Keys()
+    try:
+        store.create("run", "token", "client", spec())
+        bus.open("run")
+        runner.redis.hset(keys.training, "run", "alive:1")
+        assert runner.reap() == []  # no heartbeat yet, but Redis is younger than the timeout
+        assert store.get("run").ended is None
+        wait_until(lambda: runner.redis.info("server")["uptime_in_seconds"] >= 2, timeout=10)
+        assert runner.reap() == ["run"]  # still silent a whole timeout later: dead
+    finally:
+        runner.close()
+        server.stop()

@@ -6,6 +6,7 @@ for invalid input (422), {"detail": "words"} otherwise.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from fastapi import FastAPI, Request
@@ -15,8 +16,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..classroom import Forbidden, RoomClosed, RoomNotFound
 from ..data import CsvError
+from ..jobs.scoring import ScoringUnavailable
 from ..jobs.service import Busy, NotAllowed, RunNotFound
 from ..specs import SpecError, field_path
+from ..store.redis_client import OUTAGE_ERRORS
+from ..store.redis_client import retry_after as outage_retry_after
+from .deps import address_of
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +77,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RoomNotFound)
     async def room_not_found(request: Request, exc: RoomNotFound):
+        # Every unknown code counts against the address: codes must not be tried one by one.
+        await asyncio.to_thread(request.app.state.classroom.missed, address_of(request))
         return JSONResponse(status_code=404, content={"detail": f"No room or participant {exc.args[0]!r}."})
 
     @app.exception_handler(RoomClosed)
@@ -80,10 +87,25 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden):
-        if "authorization" not in request.headers and "password" not in str(exc):
+        if exc.token and "authorization" not in request.headers:
             return JSONResponse(status_code=401, headers={"WWW-Authenticate": "Bearer"},
                                 content={"detail": f"{exc} Send it as Authorization: Bearer <token>."})
-        return JSONResponse(status_code=403, content={"detail": str(exc)})
+        return JSONResponse(status_code=exc.status, content={"detail": str(exc)})
+
+    @app.exception_handler(ScoringUnavailable)
+    async def scoring_unavailable(request: Request, exc: ScoringUnavailable):
+        return JSONResponse(status_code=503, headers={"Retry-After": str(exc.retry_after)},
+                            content={"detail": exc.message})
+
+    async def redis_outage(request: Request, exc: Exception):
+        # Redis restarting or failing over (a lab server): the request may simply be sent again.
+        log.warning("Redis unreachable on %s %s: %r", request.method, request.url.path, exc)
+        return JSONResponse(status_code=503, headers={"Retry-After": str(outage_retry_after())},
+                            content={"detail": "The server's store is briefly unavailable (restarting); "
+                                               "try again in a few seconds."})
+
+    for outage in OUTAGE_ERRORS:
+        app.add_exception_handler(outage, redis_outage)
 
     @app.exception_handler(Busy)
     async def busy(request: Request, exc: Busy):

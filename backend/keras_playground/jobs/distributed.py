@@ -6,15 +6,20 @@ takes commands from a Redis list per run, checked between epochs. Liveness:
 - each worker process refreshes a heartbeat key (`<ns>:worker:<name>`) that expires
   after `worker_timeout` seconds, and lists the runs it trains in `<ns>:training`;
 - the web replicas' watchdog (`DramatiqRunner.reap`) ends a run whose worker's heartbeat
-  has expired as `failed`, with a message every client sees within seconds;
-- a run is claimed once (`<ns>:claim:<id>`): when dramatiq redelivers the message of a
-  worker that died, the new worker skips it instead of training it twice.
+  has expired as `failed`, with a message every client sees within seconds (but not in
+  the first `worker_timeout` after Redis restarted: the heartbeats lost in the restart
+  come back within a beat);
+- a run is claimed once (`<ns>:claim:<id>`), and listed in `<ns>:training` in the same
+  step: when dramatiq redelivers the message of a worker that died, the new worker skips
+  it instead of training it twice, and a worker that died right after claiming a run is
+  reaped like any other.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import asdict
 
 import dramatiq
@@ -24,6 +29,7 @@ from dramatiq.brokers.redis import RedisBroker
 from ..engine.control import Command
 from ..specs import ErrorEvent, RunSpec, StatusEvent
 from ..store import RunStore
+from ..store.redis_client import OUTAGE_ERRORS, WEB_RETRY_SECONDS, connect
 from .redis_bus import RedisBus
 from .runner import Runner
 from .training import unstarted_done
@@ -53,8 +59,9 @@ class Keys:
         return f"{self.ns}:worker:{name}"
 
     @property
-    def worker_pattern(self) -> str:
-        return f"{self.ns}:worker:*"
+    def workers(self) -> str:
+        """A set of the names of workers that have heartbeated (health reads it, never a scan)."""
+        return f"{self.ns}:workers"
 
 
 class RedisControl:
@@ -72,8 +79,10 @@ class RedisControl:
         return Command(**json.loads(raw)) if raw else None
 
 
-def make_broker(url: str, namespace: str = "kp") -> RedisBroker:
-    return RedisBroker(url=url, namespace=f"{namespace}:dramatiq")
+def make_broker(url: str, namespace: str = "kp", retry_seconds: float = WEB_RETRY_SECONDS) -> RedisBroker:
+    """`retry_seconds`: how long its commands retry through a Redis outage (a worker's
+    consumer then reconnects by itself, every few seconds)."""
+    return RedisBroker(client=connect(url, retry_seconds), namespace=f"{namespace}:dramatiq")
 
 
 def declare_actor(broker: dramatiq.Broker, fn) -> dramatiq.Actor:
@@ -84,6 +93,18 @@ def declare_actor(broker: dramatiq.Broker, fn) -> dramatiq.Actor:
                           max_retries=0, time_limit=DAY * 1000)
 
 
+SCORE_ACTOR = "score_submission"
+
+
+def declare_scoring_actor(broker: dramatiq.Broker, fn) -> dramatiq.Actor:
+    """Scoring a challenge submission, `fn(request_id, run_id, features, dataset, hidden_seed)`:
+    on the training queue (every worker reads it), first among the messages a worker holds;
+    no retries (the web replica waits for one answer); dropped if no worker took it within
+    a minute (the web replica has given up by then), and a minute at most to run."""
+    return dramatiq.actor(fn, broker=broker, actor_name=SCORE_ACTOR, queue_name=QUEUE,
+                          max_retries=0, max_age=60_000, time_limit=60_000, priority=-10)
+
+
 def _runs_on_workers(run_id: str, paused: bool) -> None:
     raise RuntimeError("train_run runs on `keras-playground worker`, not on the web server")
 
@@ -92,9 +113,12 @@ class DramatiqRunner(Runner):
     """The web side: sends runs to the workers, passes on commands, reaps dead workers' runs."""
 
     def __init__(self, bus: RedisBus, store: RunStore, broker: dramatiq.Broker, *,
-                 url: str, namespace: str = "kp"):
+                 url: str, namespace: str = "kp", worker_timeout: float = 5.0):
+        """`worker_timeout`: seconds a heartbeat lives (the workers' setting)."""
         self.bus, self.store = bus, store
-        self.redis = redis.Redis.from_url(url)
+        self.redis = connect(url)
+        self.worker_timeout = worker_timeout
+        self._lost_redis, self._quiet_until = False, 0.0
         self.keys = Keys(namespace)
         self.actor = declare_actor(broker, _runs_on_workers)
 
@@ -128,12 +152,32 @@ class DramatiqRunner(Runner):
 
     def workers(self) -> list[dict]:
         """The live workers, from their heartbeats."""
-        names = list(self.redis.scan_iter(match=self.keys.worker_pattern, count=500))
-        values = self.redis.mget(names) if names else []
+        names = sorted(n.decode() for n in self.redis.smembers(self.keys.workers))
+        values = self.redis.mget([self.keys.worker(n) for n in names]) if names else []
+        gone = [name for name, value in zip(names, values) if not value]
+        if gone:  # their heartbeats expired: forget them, so the set stays as small as the fleet
+            self.redis.srem(self.keys.workers, *gone)
         return [json.loads(v) for v in values if v]
+
+    def _heartbeats_trusted(self) -> bool:
+        """Whether a missing heartbeat means a dead worker. Not for one `worker_timeout`
+        after Redis restarted (the keys' deadlines passed while it was down, and the AOF
+        keeps deadlines, not the time left) or came back to this replica after an outage:
+        the workers need that long to beat again."""
+        now = time.monotonic()
+        try:
+            uptime = self.redis.info("server")["uptime_in_seconds"]
+        except OUTAGE_ERRORS:
+            self._lost_redis = True
+            raise
+        if self._lost_redis:
+            self._lost_redis, self._quiet_until = False, now + self.worker_timeout
+        return uptime + 1 > self.worker_timeout and now >= self._quiet_until  # uptime: whole seconds
 
     def reap(self) -> list[str]:
         """End the runs whose worker stopped heartbeating (killed, crashed, lost its host)."""
+        if not self._heartbeats_trusted():
+            return []
         reaped = []
         for run_id, worker in self.redis.hgetall(self.keys.training).items():
             run_id, worker = run_id.decode(), worker.decode()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 
 import redis
 import redis.asyncio as aioredis
@@ -23,8 +24,12 @@ import redis.asyncio as aioredis
 from ..store.redis_client import WEB_RETRY_SECONDS, connect, connect_async
 from .bus import FINAL_KINDS, EventBus, Logged
 
-# KEYS: stream, seq counter, frame, closed flag. ARGV: kind, event JSON (no seq), TTL of an ended log.
+# KEYS: stream, seq counter, frame, closed flag, id of the last event. ARGV: kind, event JSON
+# (no seq), TTL of an ended log, the event's id. A client that lost the reply (Redis
+# restarting) sends it again: the same id is published once.
 _PUBLISH = """
+if redis.call('GET', KEYS[5]) == ARGV[4] then return tonumber(redis.call('GET', KEYS[2])) end
+redis.call('SET', KEYS[5], ARGV[4])
 local seq = redis.call('INCR', KEYS[2])
 local text = '{"seq":' .. seq .. ',' .. string.sub(ARGV[2], 2)
 if ARGV[1] == 'frame' then
@@ -39,7 +44,7 @@ else
 end
 if ARGV[1] == 'done' or ARGV[1] == 'error' then
   redis.call('SET', KEYS[4], seq)
-  for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ARGV[3]) end
+  for i = 1, 5 do redis.call('EXPIRE', KEYS[i], ARGV[3]) end
 end
 return seq
 """
@@ -59,7 +64,8 @@ class RedisBus(EventBus):
 
     def _keys(self, run_id: str) -> dict[str, str]:
         base = f"{self.ns}:log:{run_id}"
-        return {"stream": base, "seq": f"{base}:seq", "frame": f"{base}:frame", "closed": f"{base}:closed"}
+        return {"stream": base, "seq": f"{base}:seq", "frame": f"{base}:frame", "closed": f"{base}:closed",
+                "last": f"{base}:last"}
 
     def _aredis(self) -> aioredis.Redis:
         """A client of the running loop (connections belong to one loop)."""
@@ -78,8 +84,8 @@ class RedisBus(EventBus):
 
     def publish_json(self, run_id: str, kind: str, text: str) -> None:
         k = self._keys(run_id)
-        self._publish(keys=[k["stream"], k["seq"], k["frame"], k["closed"]],
-                      args=[kind, text, self.keep_ended])
+        self._publish(keys=[k["stream"], k["seq"], k["frame"], k["closed"], k["last"]],
+                      args=[kind, text, self.keep_ended, secrets.token_hex(8)])
 
     # ----- reading -----
 

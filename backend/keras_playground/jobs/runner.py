@@ -8,6 +8,7 @@ that, use worker processes (`distributed.DramatiqRunner`).
 
 from __future__ import annotations
 
+import logging
 import threading
 from abc import ABC, abstractmethod
 from collections import deque
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 from ..engine.control import Command, QueueControl
 from ..specs import RunSpec, StatusEvent
 from .training import Trainer, unstarted_done
+
+log = logging.getLogger(__name__)
 
 
 class Runner(ABC):
@@ -113,8 +116,9 @@ class LocalRunner(Runner):
         with self._cond:
             self._active.pop(job.run_id, None)
         done = unstarted_done("Stopped before it started.")
-        self.trainer.on_finish(job.run_id, done, None)
-        self.trainer.publish(job.run_id, done)
+        ends = self.trainer.ends
+        ends.settle(job.run_id, "storing its end", lambda: self.trainer.on_finish(job.run_id, done, None))
+        ends.settle(job.run_id, "publishing done", lambda: self.trainer.publish(job.run_id, done))
 
     def _next_job(self) -> _Job | None:
         with self._cond:
@@ -123,14 +127,27 @@ class LocalRunner(Runner):
             if self._closing:
                 return None
             job = self._queue.popleft()
-        self._announce_positions()
+        try:
+            self._announce_positions()
+        except Exception:  # only news for the queued runs: never lose the job over it
+            log.exception("announcing queue positions failed")
         return job
 
     def _work(self) -> None:
-        while (job := self._next_job()) is not None:
+        """A training thread: it outlives every run, whatever happens to one."""
+        while True:
+            job = self._next_job()
+            if job is None:
+                return
             try:
                 self.trainer.train(job.run_id, job.spec, job.control, start_paused=job.start_paused,
-                                   is_cancelled=lambda: self._closing)
+                                   is_cancelled=lambda: self._closing, on_end=lambda: self._ended(job))
+            except BaseException:  # train ends the run itself; this thread must go on
+                log.exception("run %s: the trainer raised", job.run_id)
             finally:
-                with self._cond:
-                    self._active.pop(job.run_id, None)
+                self._ended(job)
+
+    def _ended(self, job: _Job) -> None:
+        """The run takes no more commands (its end is going out to the watchers)."""
+        with self._cond:
+            self._active.pop(job.run_id, None)

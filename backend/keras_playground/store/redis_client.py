@@ -35,21 +35,20 @@ def attempts_for(seconds: float) -> int:
     return max(retries, 1)
 
 
-def _options(retry_seconds: float) -> dict:
-    return {"retry_on_error": list(OUTAGE_ERRORS), "socket_connect_timeout": CONNECT_TIMEOUT,
-            "socket_keepalive": True}
+OPTIONS = {"retry_on_error": list(OUTAGE_ERRORS), "socket_connect_timeout": CONNECT_TIMEOUT,
+           "socket_keepalive": True}
 
 
 def connect(url: str, retry_seconds: float = WEB_RETRY_SECONDS) -> redis.Redis:
     """A client whose commands retry through an outage of about `retry_seconds`."""
     retry = Retry(ExponentialBackoff(cap=CAP, base=BASE), attempts_for(retry_seconds))
-    return redis.Redis.from_url(url, retry=retry, **_options(retry_seconds))
+    return redis.Redis.from_url(url, retry=retry, **OPTIONS)
 
 
 def connect_async(url: str, retry_seconds: float = WEB_RETRY_SECONDS) -> aioredis.Redis:
     """The asyncio client of `connect` (one per event loop)."""
     retry = AsyncRetry(ExponentialBackoff(cap=CAP, base=BASE), attempts_for(retry_seconds))
-    return aioredis.Redis.from_url(url, retry=retry, **_options(retry_seconds))
+    return aioredis.Redis.from_url(url, retry=retry, **OPTIONS)
 
 
 def retry_after(retry_seconds: float = WEB_RETRY_SECONDS) -> int:
