@@ -446,6 +446,7 @@ def test_a_full_disk_fails_the_run_visibly_and_the_server_trains_again_once_it_h
         wait_until(lambda: store.get(first).ended is not None)
         record = store.get(first)
         assert record.state == "failed" and len(record.history) == 30  # what it trained is kept
+        assert store.model(first) is None  # never a model cut short by the full disk
         assert store.active_count("client") == 0  # the client may train again
 
         second = harness.submit(spec(epochs=10))

@@ -14,14 +14,11 @@ An ended run's keys expire after `keep_ended_seconds` (its record stays in the s
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 
-import redis
-import redis.asyncio as aioredis
 
-from ..store.redis_client import WEB_RETRY_SECONDS, connect, connect_async
+from ..store.redis_client import WEB_RETRY_SECONDS, AsyncClients, connect
 from .bus import FINAL_KINDS, EventBus, Logged
 
 # KEYS: stream, seq counter, frame, closed flag, id of the last event. ARGV: kind, event JSON
@@ -60,22 +57,12 @@ class RedisBus(EventBus):
         self.retry_seconds = retry_seconds
         self.redis = connect(url, retry_seconds)
         self._publish = self.redis.register_script(_PUBLISH)
-        self._async: dict[asyncio.AbstractEventLoop, aioredis.Redis] = {}
+        self._aredis = AsyncClients(url, self.retry_seconds)
 
     def _keys(self, run_id: str) -> dict[str, str]:
         base = f"{self.ns}:log:{run_id}"
         return {"stream": base, "seq": f"{base}:seq", "frame": f"{base}:frame", "closed": f"{base}:closed",
                 "last": f"{base}:last"}
-
-    def _aredis(self) -> aioredis.Redis:
-        """A client of the running loop (connections belong to one loop)."""
-        loop = asyncio.get_running_loop()
-        client = self._async.get(loop)
-        if client is None:
-            for old in [l for l in self._async if l.is_closed()]:
-                del self._async[old]
-            client = self._async[loop] = connect_async(self.url, self.retry_seconds)
-        return client
 
     # ----- writing (any thread, any process) -----
 

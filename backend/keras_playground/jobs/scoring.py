@@ -19,11 +19,10 @@ from dataclasses import dataclass
 
 import dramatiq
 import redis
-import redis.asyncio as aioredis
 
 from ..engine.scoring import hidden_set_accuracy
 from ..store import RunStore
-from ..store.redis_client import connect_async
+from ..store.redis_client import AsyncClients
 from .distributed import declare_scoring_actor
 
 log = logging.getLogger(__name__)
@@ -87,16 +86,8 @@ class RedisScorer(Scorer):
                  timeout: float = SCORE_TIMEOUT):
         self.url, self.ns, self.timeout = url, namespace, timeout
         self.actor = declare_scoring_actor(broker, _scored_on_workers)
-        self._async: dict[asyncio.AbstractEventLoop, aioredis.Redis] = {}
+        self._aredis = AsyncClients(url)
 
-    def _aredis(self) -> aioredis.Redis:
-        loop = asyncio.get_running_loop()
-        client = self._async.get(loop)
-        if client is None:
-            for old in [l for l in self._async if l.is_closed()]:
-                del self._async[old]
-            client = self._async[loop] = connect_async(self.url)
-        return client
 
     async def score(self, run_id: str, features: list[str], challenge: dict) -> float | None:
         request_id = secrets.token_hex(8)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import time
 
-import redis
 
 from ..specs import FINAL_STATES
 from .record import LimitReached, RunRecord, RunStore, hash_token

@@ -10,6 +10,7 @@ Lua scripts survive a restart: redis-py's `Script` loads a script again on `NOSC
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 import redis
@@ -49,6 +50,24 @@ def connect_async(url: str, retry_seconds: float = WEB_RETRY_SECONDS) -> aioredi
     """The asyncio client of `connect` (one per event loop)."""
     retry = AsyncRetry(ExponentialBackoff(cap=CAP, base=BASE), attempts_for(retry_seconds))
     return aioredis.Redis.from_url(url, retry=retry, **OPTIONS)
+
+
+class AsyncClients:
+    """The asyncio client of the running event loop, made on first use: a connection
+    belongs to one loop, and the app, its tests and the bench each run their own."""
+
+    def __init__(self, url: str, retry_seconds: float = WEB_RETRY_SECONDS):
+        self.url, self.retry_seconds = url, retry_seconds
+        self._clients: dict[asyncio.AbstractEventLoop, aioredis.Redis] = {}
+
+    def __call__(self) -> aioredis.Redis:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            for old in [l for l in self._clients if l.is_closed()]:
+                del self._clients[old]
+            client = self._clients[loop] = connect_async(self.url, self.retry_seconds)
+        return client
 
 
 def retry_after(retry_seconds: float = WEB_RETRY_SECONDS) -> int:

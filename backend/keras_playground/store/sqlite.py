@@ -83,11 +83,21 @@ class SqliteRunStore(RunStore):
     def finish(self, run_id: str, state: str, history: list[dict], done: dict | None,
                model_bytes: bytes | None = None) -> None:
         if model_bytes is not None:
-            (self.models_dir / f"{run_id}.keras").write_bytes(model_bytes)
+            self._write_model(run_id, model_bytes)
         with self._lock:
             self._db.execute("UPDATE runs SET state = ?, ended = ?, history = ?, done = ? WHERE id = ?",
                              (state, time.time(), json.dumps(history), json.dumps(done) if done else None,
                               run_id))
+
+    def _write_model(self, run_id: str, model_bytes: bytes) -> None:
+        """Whole or not at all: a full disk must not leave a truncated model to download."""
+        final = self.models_dir / f"{run_id}.keras"
+        partial = final.with_suffix(".partial")
+        try:
+            partial.write_bytes(model_bytes)
+            partial.replace(final)
+        finally:
+            partial.unlink(missing_ok=True)
 
     def get(self, run_id: str) -> RunRecord | None:
         with self._lock:
