@@ -11,12 +11,13 @@ import time
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
 from keras_playground.jobs.redis_bus import RedisBus
 
 from ..real_server import TIMEOUT, Server, Worker
 from ..redis_server import RedisServer
-from .conftest import TEST_SETTINGS, serve_command, service
+from .conftest import ADMIN_ENV, TEST_SETTINGS, serve_command, service
 from .test_lab_server import Stream, create
 
 
@@ -149,3 +150,22 @@ def test_events_published_across_redis_restarts_arrive_once_each(tmp_path):
         bus.close()
         server.stop()
     assert epochs == published and len(published) > 100
+
+
+def test_a_room_stream_rides_out_a_redis_restart(lab):
+    room = httpx.post(f"{lab.web.url}/api/rooms", timeout=TIMEOUT,
+                      json={"password": ADMIN_ENV["PLAYGROUND_INSTRUCTOR_PASSWORD"]}).json()
+    code = room["code"]
+    with connect(f"ws://127.0.0.1:{lab.web.port}/api/rooms/{code}/stream") as ws:
+        assert json.loads(ws.recv(timeout=TIMEOUT))[0]["participants"] == []
+        lab.redis.stop()
+        time.sleep(3)
+        lab.redis.start()
+        joined = httpx.post(f"{lab.web.url}/api/rooms/{code}/join", json={"name": "Ada"}, timeout=TIMEOUT)
+        assert joined.status_code == 201, joined.text
+        # The same connection, kept open through the outage, shows the join.
+        while True:
+            views = [e for e in json.loads(ws.recv(timeout=TIMEOUT)) if e["kind"] == "room"]
+            if views and views[-1]["participants"]:
+                break
+    assert [p["name"] for p in views[-1]["participants"]] == ["Ada"]

@@ -25,6 +25,7 @@ from ..data import problem_of
 from ..specs import DatasetSpec, Problem, SpecError
 from ..jobs.service import Busy
 from .deps import AddressDep, TokenDep, address_of
+from .stream import read_through_outages
 from .ws_guard import (CLOSE_NORMAL, CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN, CLOSE_UNKNOWN, HANDSHAKE_TIMEOUT,
                        origin_refused, refuse)
 
@@ -277,7 +278,10 @@ async def room_stream(ws: WebSocket, code: str):
         wall.sync(view)
         after = 0
         while True:
-            found, _ = await classroom.bus.read(log, after, WAIT)
+            read = await read_through_outages(ws, classroom.bus, log, after)  # Redis restarting: wait
+            if read is None:
+                return
+            found, _ = read
             if found:  # views are kept newest-only: the last is the room as it is now
                 after = found[-1].seq
                 latest = json.loads(found[-1].json)

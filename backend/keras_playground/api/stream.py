@@ -50,31 +50,32 @@ def _stored_events(record) -> list[dict]:
     return events
 
 
-async def _read_through_outages(ws: WebSocket, service, run_id: str, after: int):
-    """The bus's next events after `after`; while Redis is out (a restart, a failover), wait
-    and read again from the same place, the client's WebSocket kept open. None when the
-    outage outlasts what the workers ride out (then the stream is closed: try again)."""
+async def read_through_outages(ws: WebSocket, bus, log_id: str, after: int):
+    """The bus's next events of a log (a run's or a room's) after `after`; while Redis is out
+    (a restart, a failover), wait and read again from the same place, the client's WebSocket
+    kept open. None when the outage outlasts what the workers ride out (then the stream is
+    closed: try again)."""
     give_up = ws.app.state.settings.redis_outage_seconds + OUTAGE_MARGIN
     started, pause = None, OUTAGE_PAUSE
     while True:
         try:
-            return await service.bus.read(run_id, after, WAIT)
+            return await bus.read(log_id, after, WAIT)
         except OUTAGE_ERRORS as exc:
             loop = asyncio.get_running_loop()
             started = started if started is not None else loop.time()
             if loop.time() - started > give_up:
-                log.warning("run %s: Redis out for %.0f s; closing its stream", run_id, give_up)
+                log.warning("%s: Redis out for %.0f s; closing its stream", log_id, give_up)
                 with contextlib.suppress(Exception):
                     await ws.close(code=CLOSE_TRY_AGAIN, reason="the event store is out; try again later")
                 return None
-            log.info("run %s: reading its events failed (%r); again from seq %d", run_id, exc, after)
+            log.info("%s: reading its events failed (%r); again from seq %d", log_id, exc, after)
             await asyncio.sleep(pause)
             pause = min(pause * 2, OUTAGE_PAUSE_MAX)
 
 
 async def _send_live(ws: WebSocket, service, run_id: str, after: int) -> None:
     while True:
-        read = await _read_through_outages(ws, service, run_id, after)
+        read = await read_through_outages(ws, service.bus, run_id, after)
         if read is None:
             return
         found, closed = read
