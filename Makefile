@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench setup clean test-services
+.PHONY: run test bench fuzz setup clean test-services
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,5 +29,9 @@ test: setup test-services  ## every test
 bench: setup  ## the reference benchmarks, side by side with model.fit
 	$(BIN)/keras-playground bench
 
+fuzz: setup  ## schemathesis against the live server's OpenAPI: no request may get a 5xx
+	test -x .venv-fuzz/bin/st || { $(PYTHON) -m venv .venv-fuzz && .venv-fuzz/bin/pip install -q schemathesis; }
+	$(BIN)/python -m tests.fuzz_api
+
 clean:
-	rm -rf $(VENV) playground-data .pytest_cache
+	rm -rf $(VENV) .venv-fuzz playground-data .pytest_cache
