@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -29,10 +30,12 @@ from .config import Settings
 from .data import merged_params, problem_of, validate_spec
 from .jobs.bus import EventBus
 from .jobs.distributed import make_broker
-from .jobs.scoring import LocalScorer, RedisScorer, Scorer
+from .jobs.scoring import LocalScorer, RedisScorer, Scorer, ScoringUnavailable
 from .jobs.service import Busy
 from .specs import DatasetSpec, Problem, SpecError
 from .store import MemoryRateLimiter, RateLimiter, RoomStore, RunStore, hash_token, retry_after
+
+log = logging.getLogger(__name__)
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a projector
 CODE_LENGTH = 6
@@ -412,7 +415,15 @@ class Classroom:
         if isinstance(checked, Submitted):
             return checked
         pid, challenge, features, entry = checked
-        accuracy = await self.scorer.score(run_id, features, challenge)
+        try:
+            accuracy = await self.scorer.score(run_id, features, challenge)
+        except ScoringUnavailable:
+            raise
+        except Exception:  # e.g. a model that cannot be read: say so plainly, log the details
+            error_id = secrets.token_hex(4)
+            log.exception("scoring run %s failed (error %s)", run_id, error_id)
+            raise Refused("run_id", f"the run's trained model could not be scored (error {error_id}); "
+                                    "train it again and submit the new run") from None
         if accuracy is None:
             raise Refused("run_id", "the run's trained model is not kept any more")
         entry = {**entry, "accuracy": round(accuracy, 4), "at": time.time()}

@@ -1,5 +1,6 @@
 """The classroom over HTTP and WebSocket: each role, each refusal, the challenge, the wall."""
 
+import re
 import threading
 import time
 
@@ -438,3 +439,18 @@ def test_room_codes_cannot_be_tried_one_by_one(make_client):
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_text()
     assert closed.value.code == 1013 and "PLAYGROUND_ROOM_MISSES_PER_ADDRESS_PER_MINUTE" in closed.value.reason
+
+
+def test_a_model_that_cannot_be_scored_is_refused_plainly_with_an_error_id(client, room, tmp_path, caplog):
+    code = room["code"]
+    challenge(client, room)
+    ada = join(client, code)
+    run = trained_run(client, "ada", epochs=20)
+    model = tmp_path / "data" / "models" / f"{run['id']}.keras"
+    model.write_bytes(b"PK\x03\x04 not a model any more")  # e.g. damaged on disk
+    answer = submit(client, code, ada, run)
+    assert answer.status_code == 422
+    [problem] = answer.json()["detail"]
+    error_id = re.search(r"could not be scored \(error ([0-9a-f]{8})\)", problem["msg"]).group(1)
+    assert problem["field"] == "run_id" and str(tmp_path) not in problem["msg"]
+    assert any(error_id in r.getMessage() and r.exc_info for r in caplog.records)  # the details are logged

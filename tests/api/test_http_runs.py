@@ -1,6 +1,7 @@
 """The runs API as a page uses it: create, stream, read, list, download; and every refusal."""
 
 import io
+import re
 import threading
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -271,6 +272,14 @@ def test_nobody_lists_anyone_elses_runs(client):
     stop(client, run)
 
 
+def test_an_address_is_not_an_id_that_lists_the_runs_made_from_it(client):
+    made = client.post("/api/runs?paused=true", json=tiny(epochs=50))  # a script: no X-Client-Id
+    assert made.status_code == 201
+    assert client.get("/api/runs", headers={"X-Client-Id": "testclient"}).json() == []  # TestClient's address
+    assert [r["id"] for r in client.get("/api/runs").json()] == [made.json()["id"]]
+    stop(client, made.json())
+
+
 @pytest.mark.parametrize("limit", ["0", "101", "-5"])
 def test_a_list_limit_out_of_range_is_a_422_naming_it(client, limit):
     response = client.get(f"/api/runs?limit={limit}")
@@ -320,3 +329,16 @@ def test_a_lab_server_holds_its_caps_against_simultaneous_and_rotating_clients(t
     finally:
         server.stop()
         redis_server.stop()
+
+
+def test_a_store_that_cannot_write_is_a_503_not_a_500(client, caplog):
+    import sqlite3
+
+    def full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    client.app.state.service.store.create_within = full
+    answer = client.post("/api/runs", json=tiny())
+    assert answer.status_code == 503 and int(answer.headers["Retry-After"]) >= 1
+    assert re.match(r"The server cannot store data right now \(error [0-9a-f]{8}\)", answer.json()["detail"])
+    assert "disk is full" not in answer.text and any("disk is full" in r.getMessage() for r in caplog.records)

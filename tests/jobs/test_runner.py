@@ -478,3 +478,21 @@ def test_the_watchdog_waits_for_heartbeats_after_a_redis_restart(tmp_path):
     finally:
         runner.close()
         server.stop()
+
+
+def test_a_create_refused_by_a_full_disk_leaves_the_store_usable_once_it_has_room(tiny_disk):
+    import sqlite3
+
+    store = SqliteRunStore(tiny_disk)
+    try:
+        filler = fill(tiny_disk)
+        with pytest.raises(sqlite3.OperationalError):
+            for i in range(200):  # the WAL takes a few pages before the disk says no
+                store.create_within(f"run{i}", "token", "client", spec() | {"pad": "x" * 4000},
+                                    per_client=None, total=None)
+        filler.unlink()
+        store.create_within("after", "token", "client", spec(), per_client=None, total=None)
+        store.finish("after", "finished", [], None)
+        assert store.get("after").state == "finished"
+    finally:
+        store.close()

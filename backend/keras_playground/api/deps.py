@@ -29,10 +29,11 @@ def address_of(connection: HTTPConnection) -> str:
 
 
 def _client(request: Request, x_client_id: Annotated[str | None, Header()] = None) -> str:
-    """Who is asking: the page's own id (one per browser), else the address."""
+    """Who is asking: the page's own id (one per browser), else the address. Kept apart by
+    a prefix, so no one can name an address as their id and list the runs made from it."""
     if x_client_id:
-        return x_client_id[:64]
-    return address_of(request)
+        return "id:" + x_client_id[:64]
+    return "addr:" + address_of(request)
 
 
 def _token(authorization: Annotated[str | None, Header()] = None) -> str | None:

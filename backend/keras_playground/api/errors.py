@@ -7,7 +7,10 @@ for invalid input (422), {"detail": "words"} otherwise.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import secrets
+import sqlite3
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -78,7 +81,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RoomNotFound)
     async def room_not_found(request: Request, exc: RoomNotFound):
         # Every unknown code counts against the address: codes must not be tried one by one.
-        await asyncio.to_thread(request.app.state.classroom.missed, address_of(request))
+        with contextlib.suppress(*OUTAGE_ERRORS):  # Redis restarting: still a 404, uncounted
+            await asyncio.to_thread(request.app.state.classroom.missed, address_of(request))
         return JSONResponse(status_code=404, content={"detail": f"No room or participant {exc.args[0]!r}."})
 
     @app.exception_handler(RoomClosed)
@@ -106,6 +110,16 @@ def install(app: FastAPI) -> None:
 
     for outage in OUTAGE_ERRORS:
         app.add_exception_handler(outage, redis_outage)
+
+    @app.exception_handler(sqlite3.OperationalError)
+    async def storage_failing(request: Request, exc: sqlite3.OperationalError):
+        # The data directory's disk is full or the database is locked: nothing the client
+        # did; it may send the request again once the admin has made room.
+        error_id = secrets.token_hex(4)
+        log.error("storage failed on %s %s (error %s): %r", request.method, request.url.path, error_id, exc)
+        return JSONResponse(status_code=503, headers={"Retry-After": "30"},
+                            content={"detail": f"The server cannot store data right now (error {error_id}); "
+                                               "try again in a minute."})
 
     @app.exception_handler(Busy)
     async def busy(request: Request, exc: Busy):

@@ -17,14 +17,20 @@ import redis
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
+from redis.exceptions import BusyLoadingError, ConnectionError, ReadOnlyError, TimeoutError
 from redis.retry import Retry
 
 # What an outage looks like to a client; anything else is a real error, never retried.
-OUTAGE_ERRORS = (ConnectionError, TimeoutError, BusyLoadingError)
+# ReadOnlyError: a replica promoted in a failover still refuses writes for a moment.
+OUTAGE_ERRORS = (ConnectionError, TimeoutError, BusyLoadingError, ReadOnlyError)
 WEB_RETRY_SECONDS = 1.0  # a web replica's request waits this long for Redis, then answers 503
 BASE, CAP = 0.05, 0.5  # seconds: the first pause and the longest one between attempts
 CONNECT_TIMEOUT = 2.0  # seconds: a host that does not answer at all counts as an attempt
+# Seconds a sync command may wait for its answer: a Redis that accepts connections but stops
+# answering (paused, a dropped link) must not hold a request thread for ever. Sync clients
+# send no long blocking commands (a run's control list blocks 0.5 s at most); the asyncio
+# clients block on purpose (XREAD, BLPOP) and bound each call themselves.
+COMMAND_TIMEOUT = 10.0
 
 
 def attempts_for(seconds: float) -> int:
@@ -43,7 +49,7 @@ OPTIONS = {"retry_on_error": list(OUTAGE_ERRORS), "socket_connect_timeout": CONN
 def connect(url: str, retry_seconds: float = WEB_RETRY_SECONDS) -> redis.Redis:
     """A client whose commands retry through an outage of about `retry_seconds`."""
     retry = Retry(ExponentialBackoff(cap=CAP, base=BASE), attempts_for(retry_seconds))
-    return redis.Redis.from_url(url, retry=retry, **OPTIONS)
+    return redis.Redis.from_url(url, retry=retry, socket_timeout=COMMAND_TIMEOUT, **OPTIONS)
 
 
 def connect_async(url: str, retry_seconds: float = WEB_RETRY_SECONDS) -> aioredis.Redis:

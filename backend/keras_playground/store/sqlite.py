@@ -61,10 +61,13 @@ class SqliteRunStore(RunStore):
                         "INSERT INTO runs (id, token_hash, client, state, spec, created) "
                         "VALUES (?, ?, ?, ?, ?, ?)",
                         (run_id, hash_token(token), client, "queued", json.dumps(spec), time.time()))
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # Never leave the shared connection inside a transaction (a COMMIT that failed
+                # on a full disk would make every later write fail until a restart).
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
         return refused
 
     def _over_limit(self, client: str, per_client: int | None, total: int | None) -> LimitReached | None:
