@@ -169,3 +169,33 @@ def test_a_room_stream_rides_out_a_redis_restart(lab):
             if views and views[-1]["participants"]:
                 break
     assert [p["name"] for p in views[-1]["participants"]] == ["Ada"]
+
+
+def test_the_class_wall_goes_on_after_a_redis_restart(lab):
+    lab.start_worker()  # rides out the default 30 s
+    url = lab.web.url
+    room = httpx.post(f"{url}/api/rooms", json={"password": ADMIN_ENV["PLAYGROUND_INSTRUCTOR_PASSWORD"]},
+                      timeout=TIMEOUT).json()
+    code = room["code"]
+    ada = httpx.post(f"{url}/api/rooms/{code}/join", json={"name": "Ada"}, timeout=TIMEOUT).json()
+    run = create(lab.web, 3000)
+    registered = httpx.post(f"{url}/api/rooms/{code}/runs", headers={"Authorization": f"Bearer {ada['token']}"},
+                            json={"run_id": run["id"], "run_token": run["token"]}, timeout=TIMEOUT)
+    assert registered.status_code == 200, registered.text
+
+    def wall_epoch_reaches(ws, epoch):
+        while True:
+            for event in json.loads(ws.recv(timeout=TIMEOUT)):
+                if event["kind"] == "wall" and event["run_id"] == run["id"] and event["epoch"] >= epoch:
+                    return event["epoch"]
+
+    try:
+        with connect(f"ws://127.0.0.1:{lab.web.port}/api/rooms/{code}/stream") as ws:
+            before = wall_epoch_reaches(ws, 5)
+            lab.redis.stop()
+            time.sleep(3)
+            lab.redis.start()
+            assert wall_epoch_reaches(ws, before + 50) >= before + 50  # the tile still moves
+    finally:
+        httpx.post(f"{url}/api/runs/{run['id']}/control", json={"action": "stop"},
+                   headers={"Authorization": f"Bearer {run['token']}"}, timeout=TIMEOUT)

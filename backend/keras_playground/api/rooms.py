@@ -118,7 +118,8 @@ def register_run(request: Request, code: str, body: RunRef, token: TokenDep):
 @router.post("/{code}/submissions", status_code=201)
 async def submit_run(request: Request, response: Response, code: str, body: RunRef, token: TokenDep):
     """201 when scored now; 200 with the run's first result when it was submitted before."""
-    submitted = await _classroom(request).submit(code, token, body.run_id, body.run_token)
+    classroom = await asyncio.to_thread(_classroom, request)  # its guard asks Redis: off the loop
+    submitted = await classroom.submit(code, token, body.run_id, body.run_token)
     if not submitted.new:
         response.status_code = 200
     return submitted.result
@@ -174,11 +175,15 @@ def _thumbnail(frame: dict) -> dict:
     return {"resolution": small.shape[0], "boundary": base64.b64encode(small.tobytes()).decode("ascii")}
 
 
+def _failed(task: asyncio.Task) -> bool:
+    return task.done() and not task.cancelled() and task.exception() is not None
+
+
 class Wall:
     """Follows the current run of every participant and sends their tiles, throttled."""
 
-    def __init__(self, service, send):
-        self.service, self.send = service, send
+    def __init__(self, service, send, ws: WebSocket):
+        self.service, self.send, self.ws = service, send, ws
         self.followed: dict[str, tuple[str, asyncio.Task]] = {}  # participant -> (run id, reader)
 
     def sync(self, view: dict) -> None:
@@ -189,6 +194,8 @@ class Wall:
                 task.cancel()
                 del self.followed[pid]
         for pid, run_id in wanted.items():
+            if pid in self.followed and _failed(self.followed[pid][1]):
+                del self.followed[pid]  # its reader died (e.g. a long Redis outage): start again
             if pid not in self.followed:
                 self.followed[pid] = (run_id, asyncio.create_task(self._follow(pid, run_id)))
 
@@ -204,7 +211,7 @@ class Wall:
             return
         tile["epochs"] = record.spec["training"]["epochs"]
         tile["problem"], _ = problem_of(DatasetSpec.model_validate(record.spec["dataset"]))  # the colours
-        if not self.service.bus.exists(run_id):  # ended before this server started: its record
+        if not await asyncio.to_thread(self.service.bus.exists, run_id):  # ended before this server started
             done = record.done or {}
             tile.update(state=record.state, epoch=done.get("epochs", 0), metric=done.get("metric"),
                         val_metric=done.get("val_metric"))
@@ -212,7 +219,10 @@ class Wall:
             return
         after, sent_at, dirty, frame = 0, 0.0, False, None
         while True:
-            found, closed = await self.service.bus.read(run_id, after, min(WALL_INTERVAL, WAIT))
+            read = await read_through_outages(self.ws, self.service.bus, run_id, after, min(WALL_INTERVAL, WAIT))
+            if read is None:
+                return
+            found, closed = read
             for item in found:
                 after, dirty = item.seq, True
                 if item.kind == "frame":
@@ -269,9 +279,9 @@ async def room_stream(ws: WebSocket, code: str):
                 too_slow.set()
                 raise
 
-    wall = Wall(ws.app.state.service, send)
+    wall = Wall(ws.app.state.service, send, ws)
     log = room_log(view["code"])
-    classroom.bus.open(log)
+    await asyncio.to_thread(classroom.bus.open, log)
 
     async def follow_room() -> None:
         await send([view])

@@ -50,7 +50,7 @@ def _stored_events(record) -> list[dict]:
     return events
 
 
-async def read_through_outages(ws: WebSocket, bus, log_id: str, after: int):
+async def read_through_outages(ws: WebSocket, bus, log_id: str, after: int, wait: float = WAIT):
     """The bus's next events of a log (a run's or a room's) after `after`; while Redis is out
     (a restart, a failover), wait and read again from the same place, the client's WebSocket
     kept open. None when the outage outlasts what the workers ride out (then the stream is
@@ -59,7 +59,7 @@ async def read_through_outages(ws: WebSocket, bus, log_id: str, after: int):
     started, pause = None, OUTAGE_PAUSE
     while True:
         try:
-            return await bus.read(log_id, after, WAIT)
+            return await bus.read(log_id, after, wait)
         except OUTAGE_ERRORS as exc:
             loop = asyncio.get_running_loop()
             started = started if started is not None else loop.time()
