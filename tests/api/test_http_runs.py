@@ -342,3 +342,17 @@ def test_a_store_that_cannot_write_is_a_503_not_a_500(client, caplog):
     assert answer.status_code == 503 and int(answer.headers["Retry-After"]) >= 1
     assert re.match(r"The server cannot store data right now \(error [0-9a-f]{8}\)", answer.json()["detail"])
     assert "disk is full" not in answer.text and any("disk is full" in r.getMessage() for r in caplog.records)
+
+
+def test_a_run_recorded_but_never_queued_does_not_hold_its_place(client):
+    import redis
+
+    def redis_gone(*args, **kwargs):
+        raise redis.ConnectionError("Error 111 connecting to redis:6379. Connection refused.")
+
+    client.app.state.service.runner.submit = redis_gone  # what a lab server meets mid-create
+    answer = client.post("/api/runs", json=tiny(), headers={"X-Client-Id": "ada"})
+    assert answer.status_code == 503 and answer.headers["Retry-After"]
+    assert client.app.state.service.store.active_count("id:ada") == 0
+    [run] = client.get("/api/runs", headers={"X-Client-Id": "ada"}).json()
+    assert run["state"] == "failed" and run["ended"] is not None

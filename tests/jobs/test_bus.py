@@ -83,6 +83,18 @@ def test_done_closes_the_log(make_bus):
     assert [e["kind"] for e in bus.replay("r")] == ["epoch", "epoch", "done"]
 
 
+def test_a_log_ends_once_an_end_told_again_is_dropped(make_bus):
+    bus = make_bus()
+    bus.open("r")
+    publish_epochs(bus, "r", 1)
+    bus.publish("r", {"kind": "done", "state": "finished"})
+    bus.publish("r", {"kind": "done", "state": "finished"})  # a retry whose first reply was lost
+    bus.publish("r", {"kind": "error", "message": "a watchdog, late"})
+    assert [e["kind"] for e in bus.replay("r")] == ["epoch", "done"]
+    kinds = [e["kind"] for e in read(bus, "r", 0)[0]]
+    assert kinds[-1] == "done" and kinds.count("done") == 1 and "error" not in kinds
+
+
 def test_a_reader_past_the_end_is_told_the_log_is_closed(make_bus):
     bus = make_bus()
     bus.open("r")

@@ -496,3 +496,33 @@ def test_a_create_refused_by_a_full_disk_leaves_the_store_usable_once_it_has_roo
         assert store.get("after").state == "finished"
     finally:
         store.close()
+
+
+def test_ends_a_web_replica_takes_on_are_retried_until_the_store_takes_them(redis_url, namespace):
+    """A stop before start and a dead worker's run, while the store fails: each run still ends."""
+    from keras_playground.jobs.ends import Ends
+
+    store, bus = RedisRunStore(redis_url, namespace), RedisBus(redis_url, namespace)
+    flaky = FlakyStore(store)
+    runner = DramatiqRunner(bus, flaky, make_broker(redis_url, namespace), url=redis_url, namespace=namespace,
+                            worker_timeout=0.01)
+    runner.ends = Ends(retry_every=0.2)
+    keys = Keys(namespace)
+    for run_id in ("queued", "lost"):
+        store.create(run_id, "token", "client", spec())
+        bus.open(run_id)
+    runner.redis.hset(keys.training, "lost", "gone:1")
+    try:
+        assert runner.control("queued", Command("stop"))  # no worker has it yet
+        wait_until(lambda: runner.redis.info("server")["uptime_in_seconds"] >= 1, timeout=10)
+        assert runner.reap() == ["lost"]
+        assert bus.replay("lost")[-1]["kind"] == "error"  # told at once
+        assert store.get("queued").ended is None and flaky.failures >= 2  # not stored yet
+        assert [e["kind"] for e in bus.replay("queued")] == []  # `done` waits for its record
+        flaky.broken = False
+        wait_until(lambda: store.get("queued").ended is not None and store.get("lost").ended is not None)
+        wait_until(lambda: bus.replay("queued") and bus.replay("queued")[-1]["kind"] == "done")
+        assert store.get("queued").state == "stopped" and store.get("lost").state == "failed"
+        assert store.active_count("client") == 0
+    finally:
+        runner.close()

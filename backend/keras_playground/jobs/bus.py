@@ -130,6 +130,8 @@ class MemoryBus(EventBus):
             self._drop_expired()
             log = self._logs.setdefault(run_id, RunLog())
             was_closed = log.closed
+            if was_closed and kind in FINAL_KINDS:
+                return  # a log ends once: an end told again (a retry) is dropped
             log.append(kind, text)
             if log.closed and not was_closed:
                 self._ended.append(run_id)

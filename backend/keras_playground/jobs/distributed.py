@@ -30,6 +30,7 @@ from ..engine.control import Command
 from ..specs import ErrorEvent, RunSpec, StatusEvent
 from ..store import RunStore
 from ..store.redis_client import OUTAGE_ERRORS, WEB_RETRY_SECONDS, connect
+from .ends import Ends
 from .redis_bus import RedisBus
 from .runner import Runner
 from .training import unstarted_done
@@ -121,6 +122,17 @@ class DramatiqRunner(Runner):
         self._lost_redis, self._quiet_until = False, 0.0
         self.keys = Keys(namespace)
         self.actor = declare_actor(broker, _runs_on_workers)
+        # The ends this replica takes on (a stop before start, a dead worker's run): stored,
+        # then told, retried in the background while Redis is out, so each run does end.
+        self.ends = Ends()
+
+    def _end(self, run_id: str, state: str, history: list[dict], done: dict | None, event) -> None:
+        """As the trainer ends a run: `done` once the record is stored (a client reading the
+        run on `done` finds it final), an `error` at once, whatever the store does."""
+        self.ends.settle(run_id, "storing its end", lambda: self.store.finish(run_id, state, history, done))
+        self.ends.settle(run_id, f"publishing {event.kind}",
+                         lambda: self.bus.publish_json(run_id, event.kind, event.model_dump_json()),
+                         after_earlier=event.kind == "done")
 
     def submit(self, run_id: str, spec: RunSpec, paused: bool = False) -> None:
         # The status first: the worker's `running` must never come before it.
@@ -134,8 +146,7 @@ class DramatiqRunner(Runner):
                                                        ex=CLAIM_SECONDS):
             # No worker has started it: end it here; the worker that gets it will skip it.
             done = unstarted_done("Stopped before it started.")
-            self.store.finish(run_id, "stopped", [], done.model_dump(mode="json"))
-            self.bus.publish_json(run_id, "done", done.model_dump_json())
+            self._end(run_id, "stopped", [], done.model_dump(mode="json"), done)
             return True
         key = self.keys.control(run_id)
         with self.redis.pipeline() as pipe:
@@ -186,11 +197,14 @@ class DramatiqRunner(Runner):
             if not self.redis.hdel(self.keys.training, run_id):
                 continue  # another replica got there first
             log.warning("worker %s stopped while training run %s", worker, run_id)
-            history = [e for e in self.bus.replay(run_id) if e["kind"] == "epoch"]
-            self.store.finish(run_id, "failed", history, None)
-            self.bus.publish_json(run_id, "error", ErrorEvent(
+            try:
+                history = [e for e in self.bus.replay(run_id) if e["kind"] == "epoch"]
+            except Exception:  # the end matters more than the curve: it is failed either way
+                log.exception("run %s: its epochs could not be read; ended without them", run_id)
+                history = []
+            self._end(run_id, "failed", history, None, ErrorEvent(
                 message=f"The worker training this run ({worker}) stopped unexpectedly. "
-                        "Press Train to start again.").model_dump_json())
+                        "Press Train to start again."))
             reaped.append(run_id)
         return reaped
 

@@ -23,9 +23,14 @@ from .bus import FINAL_KINDS, EventBus, Logged
 
 # KEYS: stream, seq counter, frame, closed flag, id of the last event. ARGV: kind, event JSON
 # (no seq), TTL of an ended log, the event's id. A client that lost the reply (Redis
-# restarting) sends it again: the same id is published once.
+# restarting) sends it again: the same id is published once. A log ends once: a second
+# `done` or `error` (an end told again after a retry, or by a replica's watchdog and the
+# worker both) is dropped.
 _PUBLISH = """
 if redis.call('GET', KEYS[5]) == ARGV[4] then return tonumber(redis.call('GET', KEYS[2])) end
+if (ARGV[1] == 'done' or ARGV[1] == 'error') and redis.call('EXISTS', KEYS[4]) == 1 then
+  return tonumber(redis.call('GET', KEYS[4]))
+end
 redis.call('SET', KEYS[5], ARGV[4])
 local seq = redis.call('INCR', KEYS[2])
 local text = '{"seq":' .. seq .. ',' .. string.sub(ARGV[2], 2)

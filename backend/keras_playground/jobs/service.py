@@ -6,6 +6,7 @@ together, so the HTTP layer stays a thin translation of requests and errors.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -75,8 +76,15 @@ class RunService:
         if refused is not None:
             raise Busy(f"The server is training {refused.count} runs, its maximum; "
                        "try again in a few seconds.", 10)
-        self.bus.open(run_id)
-        self.runner.submit(run_id, spec, paused)
+        try:
+            self.bus.open(run_id)
+            self.runner.submit(run_id, spec, paused)
+        except Exception:
+            # Recorded but never queued (Redis went away in between): end the record, so it
+            # does not hold the client's place for ever, then answer the error (503).
+            with contextlib.suppress(Exception):
+                self.store.finish(run_id, "failed", [], None)
+            raise
         return CreatedRun(run_id, token, "queued")
 
     def get(self, run_id: str) -> RunRecord:
