@@ -234,20 +234,34 @@ class Classroom:
             raise Busy(f"{what} at most {limit} times a minute ({setting}); try again in "
                        f"{retry_after(wait)} s.", retry_after(wait))
 
-    def check_guessing(self, address: str) -> None:
-        """Busy (429) while `address` has tried too many unknown room codes this minute: room
-        codes are short enough to read off a projector, so they must not be tried one by one."""
-        wait = self.limiter.hit("room-misses", address, self.settings.room_misses_per_address_per_minute,
-                                count=False)
-        if wait:
-            raise Busy(f"Too many unknown room codes from this network address (at most "
-                       f"{self.settings.room_misses_per_address_per_minute} a minute, "
-                       f"PLAYGROUND_ROOM_MISSES_PER_ADDRESS_PER_MINUTE); try again in "
-                       f"{retry_after(wait)} s.", retry_after(wait))
+    def guard_lookup(self, code: str, address: str, token: str | None = None) -> None:
+        """Before a room route: refuse (Busy, 429) a caller at `address` that is trying room
+        codes one by one. Codes are short enough to read off a projector, so every unknown
+        code counts against the address, in one atomic step: past the limit, an unknown code
+        is refused, and so is a known one (else the answer would still tell it exists), unless
+        the caller holds one of the room's tokens. Raises RoomNotFound for an unknown code."""
+        limit = self.settings.room_misses_per_address_per_minute
+        room = self.rooms.get(code.upper()) if len(code) == CODE_LENGTH else None
+        if room is None:
+            wait = self.limiter.hit("room-misses", address, limit)
+            if wait:
+                raise self._guessing(wait)
+            raise RoomNotFound(code)
+        wait = self.limiter.hit("room-misses", address, limit, count=False)
+        if wait and not self._holds_token(room, token):
+            raise self._guessing(wait)
 
-    def missed(self, address: str) -> None:
-        """Count one unknown room code tried by `address`."""
-        self.limiter.hit("room-misses", address, self.settings.room_misses_per_address_per_minute)
+    def _guessing(self, wait: float) -> Busy:
+        limit = self.settings.room_misses_per_address_per_minute
+        return Busy(f"Too many unknown room codes from this network address (at most {limit} a minute, "
+                    f"PLAYGROUND_ROOM_MISSES_PER_ADDRESS_PER_MINUTE); try again in {retry_after(wait)} s.",
+                    retry_after(wait))
+
+    @staticmethod
+    def _holds_token(room: dict, token: str | None) -> bool:
+        hashes = [room["instructor_hash"], *(p["token_hash"] for p in room["participants"].values()
+                                               if not p["removed"])]
+        return any(_matches(token, h) for h in hashes)
 
     def _count_change(self, code: str, who: str) -> None:
         self._count("room-changes", f"{code.upper()}:{who}", self.settings.room_changes_per_minute,

@@ -3,6 +3,7 @@
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from starlette.websockets import WebSocketDisconnect
@@ -426,10 +427,12 @@ def test_on_a_lab_server_a_worker_scores_submissions_and_a_late_answer_is_a_503(
 
 def test_room_codes_cannot_be_tried_one_by_one(make_client):
     client = make_client(room_misses_per_address_per_minute=3)
-    code = client.post("/api/rooms", json={}).json()["code"]
+    room = client.post("/api/rooms", json={}).json()
+    code = room["code"]
+    ada = join(client, code)
     assert client.get(f"/api/rooms/{code}").status_code == 200  # a known code costs nothing
-    guesses = [client.get(f"/api/rooms/ZZZZZ{i}") for i in range(2, 5)]
-    assert [g.status_code for g in guesses] == [404, 404, 404]
+    guesses = [client.get(f"/api/rooms/ZZZZZ{i}") for i in range(2, 6)]
+    assert [g.status_code for g in guesses] == [404, 404, 404, 429]  # counted as they come
     for refused in (client.get(f"/api/rooms/{code}"), client.post(f"/api/rooms/{code}/join", json={"name": "Eve"}),
                     client.get("/api/rooms/ZZZZZ9/leaderboard")):  # even the right code, for a minute
         assert refused.status_code == 429
@@ -439,6 +442,19 @@ def test_room_codes_cannot_be_tried_one_by_one(make_client):
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_text()
     assert closed.value.code == 1013 and "PLAYGROUND_ROOM_MISSES_PER_ADDRESS_PER_MINUTE" in closed.value.reason
+    # Those who hold a token of the room (behind the same address as the guesser) carry on.
+    for token in (room["instructor_token"], ada["token"]):
+        assert client.get(f"/api/rooms/{code}", headers=bearer(token)).status_code == 200
+    assert client.post(f"/api/rooms/{code}/lock", json={"locked": True},
+                       headers=bearer(room["instructor_token"])).status_code == 200
+    assert client.get(f"/api/rooms/{code}", headers=bearer("not-a-token")).status_code == 429
+
+
+def test_simultaneous_guesses_never_pass_the_limit(make_client):
+    client = make_client(room_misses_per_address_per_minute=5)
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda i: client.get(f"/api/rooms/Q{i:05d}").status_code, range(40)))
+    assert answers.count(404) == 5 and answers.count(429) == 35
 
 
 def test_a_model_that_cannot_be_scored_is_refused_plainly_with_an_error_id(client, room, tmp_path, caplog):

@@ -36,10 +36,15 @@ def _client(request: Request, x_client_id: Annotated[str | None, Header()] = Non
     return "addr:" + address_of(request)
 
 
-def _token(authorization: Annotated[str | None, Header()] = None) -> str | None:
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
     if authorization and authorization.lower().startswith("bearer "):
         return authorization[7:].strip()
     return None
+
+
+def _token(authorization: Annotated[str | None, Header()] = None) -> str | None:
+    return bearer_token(authorization)
 
 
 ServiceDep = Annotated[RunService, Depends(_service)]

@@ -6,8 +6,6 @@ for invalid input (422), {"detail": "words"} otherwise.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import secrets
 import sqlite3
@@ -24,7 +22,6 @@ from ..jobs.service import Busy, NotAllowed, RunNotFound
 from ..specs import SpecError, field_path
 from ..store.redis_client import OUTAGE_ERRORS
 from ..store.redis_client import retry_after as outage_retry_after
-from .deps import address_of
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +77,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RoomNotFound)
     async def room_not_found(request: Request, exc: RoomNotFound):
-        # Every unknown code counts against the address: codes must not be tried one by one.
-        with contextlib.suppress(*OUTAGE_ERRORS):  # Redis restarting: still a 404, uncounted
-            await asyncio.to_thread(request.app.state.classroom.missed, address_of(request))
         return JSONResponse(status_code=404, content={"detail": f"No room or participant {exc.args[0]!r}."})
 
     @app.exception_handler(RoomClosed)

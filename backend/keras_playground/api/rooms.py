@@ -24,7 +24,7 @@ from ..classroom import Classroom, RoomNotFound, room_log
 from ..data import problem_of
 from ..specs import DatasetSpec, Problem, SpecError
 from ..jobs.service import Busy
-from .deps import AddressDep, TokenDep, address_of
+from .deps import AddressDep, TokenDep, address_of, bearer_token
 from .stream import read_through_outages
 from .ws_guard import (CLOSE_NORMAL, CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN, CLOSE_UNKNOWN, HANDSHAKE_TIMEOUT,
                        origin_refused, refuse)
@@ -36,10 +36,12 @@ WAIT = 15.0
 SEND_TIMEOUT = 30.0
 
 
-def _classroom(request: Request) -> Classroom:
-    """The classroom, once the caller is not guessing room codes (every room route asks)."""
+def _classroom(request: Request, code: str | None = None) -> Classroom:
+    """The classroom; for a route of room `code`, once the caller is not guessing room codes
+    (every such route asks, with the caller's token if it sent one)."""
     classroom: Classroom = request.app.state.classroom
-    classroom.check_guessing(address_of(request))
+    if code is not None:
+        classroom.guard_lookup(code, address_of(request), bearer_token(request.headers.get("authorization")))
     return classroom
 
 
@@ -94,31 +96,31 @@ def open_room(request: Request, body: OpenRequest):
 
 @router.get("/{code}")
 def get_room(request: Request, code: str):
-    return _classroom(request).view(code)
+    return _classroom(request, code).view(code)
 
 
 @router.get("/{code}/leaderboard")
 def get_leaderboard(request: Request, code: str):
-    view = _classroom(request).view(code)
+    view = _classroom(request, code).view(code)
     return {"challenge": view["challenge"], "leaderboard": view["leaderboard"]}
 
 
 @router.post("/{code}/join", status_code=201)
 def join_room(request: Request, code: str, body: JoinRequest, address: AddressDep):
-    joined = _classroom(request).join(code, body.name, address)
+    joined = _classroom(request, code).join(code, body.name, address)
     return {"participant": joined.participant, "token": joined.token, "name": joined.name, "code": code.upper()}
 
 
 @router.post("/{code}/runs")
 def register_run(request: Request, code: str, body: RunRef, token: TokenDep):
-    _classroom(request).set_run(code, token, body.run_id, body.run_token)
+    _classroom(request, code).set_run(code, token, body.run_id, body.run_token)
     return {"run_id": body.run_id}
 
 
 @router.post("/{code}/submissions", status_code=201)
 async def submit_run(request: Request, response: Response, code: str, body: RunRef, token: TokenDep):
     """201 when scored now; 200 with the run's first result when it was submitted before."""
-    classroom = await asyncio.to_thread(_classroom, request)  # its guard asks Redis: off the loop
+    classroom = await asyncio.to_thread(_classroom, request, code)  # its guard asks Redis: off the loop
     submitted = await classroom.submit(code, token, body.run_id, body.run_token)
     if not submitted.new:
         response.status_code = 200
@@ -136,33 +138,33 @@ def share(request: Request, code: str, body: FollowRequest, token: TokenDep):
             raise SpecError([Problem(field="lesson.step", message=f"{body.lesson.step} is out of range "
                                                                   f"[0, {len(found.steps) - 1}]")])
         lesson = body.lesson.model_dump()
-    return _classroom(request).follow(code, token, spec=body.spec, run_id=body.run_id, lesson=lesson)
+    return _classroom(request, code).follow(code, token, spec=body.spec, run_id=body.run_id, lesson=lesson)
 
 
 @router.post("/{code}/challenge")
 def open_challenge(request: Request, code: str, body: ChallengeRequest, token: TokenDep):
-    return _classroom(request).open_challenge(code, token, title=body.title, dataset=body.dataset,
+    return _classroom(request, code).open_challenge(code, token, title=body.title, dataset=body.dataset,
                                               max_parameters=body.max_parameters, max_epochs=body.max_epochs)
 
 
 @router.delete("/{code}/challenge")
 def end_challenge(request: Request, code: str, token: TokenDep):
-    return _classroom(request).end_challenge(code, token)
+    return _classroom(request, code).end_challenge(code, token)
 
 
 @router.post("/{code}/lock")
 def lock_room(request: Request, code: str, body: LockRequest, token: TokenDep):
-    return _classroom(request).lock(code, token, body.locked)
+    return _classroom(request, code).lock(code, token, body.locked)
 
 
 @router.delete("/{code}/participants/{participant}")
 def remove_participant(request: Request, code: str, participant: str, token: TokenDep):
-    return _classroom(request).remove(code, token, participant)
+    return _classroom(request, code).remove(code, token, participant)
 
 
 @router.delete("/{code}")
 def close_room(request: Request, code: str, token: TokenDep):
-    return _classroom(request).close(code, token)
+    return _classroom(request, code).close(code, token)
 
 
 # ----- the live stream: the room's view, and the class wall -----
@@ -253,15 +255,13 @@ async def room_stream(ws: WebSocket, code: str):
     if await origin_refused(ws):
         return
     classroom: Classroom = ws.app.state.classroom
-    address = address_of(ws)
     try:
-        await asyncio.to_thread(classroom.check_guessing, address)
+        await asyncio.to_thread(classroom.guard_lookup, code, address_of(ws))
         view = await asyncio.wait_for(asyncio.to_thread(classroom.view, code), HANDSHAKE_TIMEOUT)
     except Busy as busy:
         await refuse(ws, CLOSE_TRY_AGAIN, busy.message)
         return
     except RoomNotFound:
-        await asyncio.to_thread(classroom.missed, address)
         await refuse(ws, CLOSE_UNKNOWN, "unknown room")
         return
     except Exception:  # the store is down or slow: the page may reconnect later
