@@ -65,3 +65,16 @@ def test_simultaneous_actions_never_pass_the_limit(limiter):
 
 def test_retry_after_is_whole_seconds_and_at_least_one():
     assert [retry_after(w) for w in (0.001, 0.5, 1.0, 1.2, 59.01)] == [1, 1, 1, 2, 60]
+
+
+def test_keys_idle_for_a_window_are_forgotten_in_memory():
+    now = [0.0]
+    limiter = MemoryRateLimiter(clock=lambda: now[0])
+    for i in range(1000):  # a thousand addresses, each seen once
+        limiter.hit("runs", f"10.0.{i // 250}.{i % 250}", 5)
+    now[0] = 59.0
+    limiter.hit("runs", "still-here", 5)
+    assert limiter.tracked() == 1001
+    now[0] = 61.0  # a window later: one sweep keeps only the key seen within it
+    limiter.hit("runs", "still-here", 5)
+    assert limiter.tracked() == 1

@@ -69,7 +69,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(NotAllowed)
     async def not_allowed(request: Request, exc: NotAllowed):
-        if str(exc) == "missing token":
+        if exc.missing:
             return JSONResponse(status_code=401, headers={"WWW-Authenticate": "Bearer"},
                                 content={"detail": "Controlling a run needs its token: "
                                                    "Authorization: Bearer <token>."})

@@ -25,7 +25,11 @@ class RunNotFound(LookupError):
 
 
 class NotAllowed(PermissionError):
-    pass
+    """No token (401) or a token that does not control the run (403)."""
+
+    def __init__(self, missing: bool):
+        super().__init__("missing token" if missing else "wrong token")
+        self.missing = missing
 
 
 @dataclass
@@ -106,9 +110,9 @@ class RunService:
     def authorize(self, run_id: str, token: str | None) -> RunRecord:
         record = self.get(run_id)
         if not token:
-            raise NotAllowed("missing token")
+            raise NotAllowed(missing=True)
         if not hmac.compare_digest(hash_token(token), record.token_hash):
-            raise NotAllowed("wrong token")
+            raise NotAllowed(missing=False)
         return record
 
     def control(self, run_id: str, token: str | None, command: Command) -> bool:

@@ -35,10 +35,13 @@ class MemoryRateLimiter(RateLimiter):
         self._clock = clock
         self._seen: dict[tuple[str, str], deque[float]] = {}
         self._lock = threading.Lock()
+        self._next_sweep = clock() + WINDOW
 
     def hit(self, scope: str, key: str, limit: int, window: float = WINDOW, count: bool = True) -> float:
         now = self._clock()
         with self._lock:
+            if now >= self._next_sweep:
+                self._sweep(now)
             seen = self._seen.setdefault((scope, key), deque())
             while seen and seen[0] <= now - window:
                 seen.popleft()
@@ -47,15 +50,25 @@ class MemoryRateLimiter(RateLimiter):
             if not count:
                 return 0.0
             seen.append(now)
-            if len(self._seen) > 100_000:  # many idle keys: drop the empty ones
-                for k in [k for k, v in self._seen.items() if not v]:
-                    del self._seen[k]
             return 0.0
+
+    def tracked(self) -> int:
+        """Keys held in memory."""
+        with self._lock:
+            return len(self._seen)
+
+    def _sweep(self, now: float) -> None:
+        """Once a window: forget keys with nothing in the last window (many addresses, each
+        seen once, must not grow memory), at a cost of one pass a minute, not one a hit."""
+        for key in [k for k, seen in self._seen.items() if not seen or seen[-1] <= now - WINDOW]:
+            del self._seen[key]
+        self._next_sweep = now + WINDOW
 
 
 # KEYS: the sorted set of one key's actions (score: time in ms). ARGV: window ms, limit, a
-# unique member, "1" to count (else only ask). The clock is the server's (TIME), read inside the script, so replicas with
-# skewed clocks, or callers that reach Redis in another order than they read a clock, count alike.
+# unique member, "1" to count (else only ask). The clock is the server's (TIME), read inside
+# the script, so replicas with skewed clocks, or callers that reach Redis in another order
+# than they read a clock, count alike.
 _HIT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
