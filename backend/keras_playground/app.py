@@ -21,8 +21,8 @@ from . import __version__
 from .api import catalog, errors, preview, rooms, runs, stream
 from .classroom import Classroom
 from .api.body_limit import BodyLimit
-from .api.ws_guard import allowed_origins
 from .api.headers import SecurityHeaders
+from .api.ws_guard import allowed_origins
 from .config import Settings, get_settings
 from .engine.runtime import configure_threads
 from .jobs.bus import EventBus, MemoryBus
@@ -32,9 +32,9 @@ from .jobs.runner import LocalRunner, Runner
 from .jobs.service import RunService
 from .jobs.training import Trainer, store_finisher
 from .lessons import load_lessons
-from .store.redis_client import connect
 from .store import (MemoryRateLimiter, RateLimiter, RedisRateLimiter, RedisRoomStore, RedisRunStore, RoomStore,
                     RunStore, SqliteRoomStore, SqliteRunStore)
+from .store.redis_client import connect
 
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"

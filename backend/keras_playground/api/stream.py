@@ -22,7 +22,6 @@ import re
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from ..store.redis_client import OUTAGE_ERRORS
-
 from .ws_guard import (CLOSE_BAD_REQUEST, CLOSE_NORMAL, CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN, CLOSE_UNKNOWN,
                        HANDSHAKE_TIMEOUT, origin_refused, refuse)
 

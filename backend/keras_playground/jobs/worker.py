@@ -114,10 +114,11 @@ class WorkerContext:
     def _interrupted(self, run_id: str, session) -> None:
         """The worker is shutting down (a restart, a scale-down) before the run's end."""
         history = [e.model_dump(mode="json") for e in session.history]
-        self.store.finish(run_id, "interrupted", history, None)
-        self.bus.publish_json(run_id, "error", ErrorEvent(
-            message="The worker training this run was shut down before the run finished. "
-                    "Press Train to start again.").model_dump_json())
+        event = ErrorEvent(message="The worker training this run was shut down before the run finished. "
+                                   "Press Train to start again.")
+        ends = self.trainer.ends  # retried like every other end (the process is stopping: briefly)
+        ends.settle(run_id, "storing its interruption", lambda: self.store.finish(run_id, "interrupted", history, None))
+        ends.settle(run_id, "publishing its error", lambda: self.trainer.publish(run_id, event), after_earlier=False)
 
     # ----- liveness -----
 

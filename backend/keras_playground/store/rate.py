@@ -95,6 +95,9 @@ class RedisRateLimiter(RateLimiter):
                             args=[int(window * 1000), limit, uuid.uuid4().hex, "1" if count else "0"])
         return int(wait_ms) / 1000
 
+    def close(self) -> None:
+        self.redis.close()
+
 
 def retry_after(wait: float) -> int:
     """Seconds for a Retry-After header: whole, at least 1."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import time
 
-
 from ..specs import FINAL_STATES
 from .record import LimitReached, RunRecord, RunStore, hash_token
 from .redis_client import WEB_RETRY_SECONDS, connect
