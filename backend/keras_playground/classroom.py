@@ -32,7 +32,7 @@ from .jobs.bus import EventBus
 from .jobs.distributed import make_broker
 from .jobs.scoring import LocalScorer, RedisScorer, Scorer, ScoringUnavailable
 from .jobs.service import Busy
-from .specs import DatasetSpec, Problem, SpecError
+from .specs import Refusal, DatasetSpec, Problem, SpecError, check_range
 from .store import MemoryRateLimiter, RateLimiter, RoomStore, RunStore, hash_token, retry_after
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ CODE_LENGTH = 6
 MAX_NAME = 40
 MAX_TITLE = 80
 MAX_PARTICIPANTS = 200
+MAX_CHALLENGE_PARAMETERS = 1_000_000
 MAX_SUBMISSIONS = 30  # runs one participant may submit to one challenge (the room stays small)
 ENDED_WITH_MODEL = ("finished", "stopped", "early_stopped")
 # Published under the bus's "frame" kind: the bus keeps only the newest, which is all a
@@ -49,23 +50,31 @@ ENDED_WITH_MODEL = ("finished", "stopped", "early_stopped")
 NEWEST_ONLY = "frame"
 
 
-class RoomNotFound(LookupError):
-    pass
+class RoomNotFound(Refusal, LookupError):
+    status = 404
+
+    @property
+    def detail(self) -> str:
+        return f"No room or participant {self.args[0]!r}."
 
 
-class RoomClosed(Exception):
-    pass
+class RoomClosed(Refusal):
+    status = 410
+
+    @property
+    def detail(self) -> str:
+        return "The instructor has closed this room."
 
 
-class Forbidden(PermissionError):
+class Forbidden(Refusal, PermissionError):
     """Refused for who is asking (403). `token`: what is missing is a bearer token, so a
-    request that sent none hears 401 instead."""
+    request that sent none hears 401 instead (`needs_token`)."""
 
     status = 403
 
     def __init__(self, message: str, *, token: bool = True):
         super().__init__(message)
-        self.token = token
+        self.needs_token = token
 
 
 class RoomLocked(Forbidden):
@@ -337,10 +346,8 @@ class Classroom:
         if kind == "regression":
             raise Refused("dataset.name", f"{spec.dataset.name} is a regression set; a challenge ranks "
                                           "by accuracy, so choose a classification set")
-        if not 1 <= max_parameters <= 1_000_000:
-            raise Refused("max_parameters", f"{max_parameters} is out of range [1, 1000000]")
-        if not 1 <= max_epochs <= self.settings.limits.max_epochs:
-            raise Refused("max_epochs", f"{max_epochs} is out of range [1, {self.settings.limits.max_epochs}]")
+        check_range("max_parameters", max_parameters, 1, MAX_CHALLENGE_PARAMETERS)
+        check_range("max_epochs", max_epochs, 1, self.settings.limits.max_epochs)
         challenge = {"id": secrets.token_hex(4), "title": " ".join(title.split())[:MAX_TITLE] or "Challenge",
                      "dataset": spec.dataset.model_dump(mode="json"), "max_parameters": max_parameters,
                      "max_epochs": max_epochs, "opened": time.time(),

@@ -14,20 +14,23 @@ every error names the field, the value and the allowed range.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)")
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear", "elu", "softplus")
-OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad")
-LOSSES = ("binary_crossentropy", "categorical_crossentropy", "mse", "mae")
-ProblemKind = Literal["binary", "multiclass", "regression"]
-
+# The vocabularies, each written once: pydantic checks the Literal, the catalog lists its names.
 Feature = Literal["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
 Activation = Literal["sigmoid", "tanh", "relu", "linear", "elu", "softplus"]
 OptimizerName = Literal["sgd", "adam", "rmsprop", "adagrad"]
 LossName = Literal["binary_crossentropy", "categorical_crossentropy", "mse", "mae"]
+Regularization = Literal["none", "l1", "l2"]
+ProblemKind = Literal["binary", "multiclass", "regression"]
+
+FEATURES: tuple[str, ...] = get_args(Feature)
+ACTIVATIONS: tuple[str, ...] = get_args(Activation)
+OPTIMIZERS: tuple[str, ...] = get_args(OptimizerName)
+LOSSES: tuple[str, ...] = get_args(LossName)
+REGULARIZATIONS: tuple[str, ...] = get_args(Regularization)
 
 
 class Limits(BaseModel):
@@ -84,7 +87,7 @@ class TrainingSpec(_Strict):
     epochs: int = 200
     seed: int = 1
     shuffle: bool = True
-    regularization: Literal["none", "l1", "l2"] = "none"
+    regularization: Regularization = "none"
     regularization_rate: float = 0.0
     early_stopping_patience: int | None = None  # epochs without a better val loss
     frame_every: int = 1  # a frame every N epochs (first and last always)
@@ -104,12 +107,39 @@ class Problem(BaseModel):
     message: str
 
 
-class SpecError(ValueError):
-    """An invalid spec; `problems` lists each field at fault with its bound."""
+class Refusal(Exception):
+    """A request the server refuses (bad input, a wrong token, a limit, try later): each
+    kind carries its HTTP status and headers, so the HTTP layer never has to guess them."""
+
+    status: int = 400
+
+    @property
+    def detail(self) -> Any:
+        """The JSON body's `detail`: words, or a list of {field, msg}."""
+        return str(self)
+
+    @property
+    def headers(self) -> dict[str, str] | None:
+        return None
+
+
+class SpecError(Refusal, ValueError):
+    """An invalid spec or request (422); `problems` lists each field at fault with its bound."""
+
+    status = 422
 
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
+
+    @classmethod
+    def of(cls, field: str, message: str) -> "SpecError":
+        """One field at fault."""
+        return cls([Problem(field=field, message=message)])
+
+    @property
+    def detail(self) -> list[dict]:
+        return [{"field": p.field, "msg": p.message} for p in self.problems]
 
 
 def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -125,12 +155,22 @@ def format_bound(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-def _range_check(problems: list[Problem], path: str, value: float, low: float, high: float,
-                 low_open: bool = False) -> None:
+def range_problem(field: str, value: float, low: float, high: float, *,
+                  low_open: bool = False) -> Problem | None:
+    """The one wording of a number outside its bounds ("500 is out of range [1, 64]"),
+    or None when `value` is within [low, high] (or (low, high] with `low_open`)."""
     bad = not math.isfinite(value) or value > high or (value <= low if low_open else value < low)
-    if bad:
-        left = "(" if low_open else "["
-        problems.append(Problem(field=path, message=f"{value!r} is out of range {left}{format_bound(low)}, {format_bound(high)}]"))
+    if not bad:
+        return None
+    left = "(" if low_open else "["
+    return Problem(field=field, message=f"{value!r} is out of range {left}{format_bound(low)}, {format_bound(high)}]")
+
+
+def check_range(field: str, value: float, low: float, high: float, *, low_open: bool = False) -> None:
+    """Raise SpecError (422, naming `field` and the bounds) when `value` is out of range."""
+    problem = range_problem(field, value, low, high, low_open=low_open)
+    if problem is not None:
+        raise SpecError([problem])
 
 
 def check_limits(spec: RunSpec, limits: Limits) -> list[Problem]:
@@ -139,7 +179,9 @@ def check_limits(spec: RunSpec, limits: Limits) -> list[Problem]:
     d, t = spec.dataset, spec.training
 
     def rng(path: str, value: float, low: float, high: float, low_open: bool = False) -> None:
-        _range_check(problems, path, value, low, high, low_open)
+        problem = range_problem(path, value, low, high, low_open=low_open)
+        if problem is not None:
+            problems.append(problem)
 
     rng("dataset.n_train", d.n_train, limits.min_train, limits.max_points)
     rng("dataset.n_val", d.n_val, 0, limits.max_points)

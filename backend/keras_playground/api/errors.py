@@ -1,7 +1,8 @@
 """Every client mistake becomes a clear 4xx in one JSON shape; nothing leaks a traceback.
 
 Shape: {"detail": [{"field": "layers[0].units", "msg": "500 is out of range [1, 64]"}]}
-for invalid input (422), {"detail": "words"} otherwise.
+for invalid input (422), {"detail": "words"} otherwise. Each refusal (`specs.Refusal`)
+carries its own status and headers; faults of the server's stores become a 503.
 """
 
 from __future__ import annotations
@@ -15,11 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..classroom import Forbidden, RoomClosed, RoomNotFound
-from ..data import CsvError
-from ..jobs.scoring import ScoringUnavailable
-from ..jobs.service import Busy, NotAllowed, RunNotFound
-from ..specs import SpecError, field_path
+from ..specs import Refusal, field_path
 from ..store.redis_client import OUTAGE_ERRORS
 from ..store.redis_client import retry_after as outage_retry_after
 
@@ -51,49 +48,17 @@ def _unreadable_body(exc: StarletteHTTPException) -> str | None:
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(SpecError)
-    async def spec_error(request: Request, exc: SpecError):
-        return _problems([{"field": p.field, "msg": p.message} for p in exc.problems])
-
-    @app.exception_handler(CsvError)
-    async def csv_error(request: Request, exc: CsvError):
-        return _problems([{"field": "file", "msg": str(exc)}])
+    @app.exception_handler(Refusal)
+    async def refused(request: Request, exc: Refusal):
+        # A refusal for want of a token is a 401 to a request that sent none.
+        if getattr(exc, "needs_token", False) and "authorization" not in request.headers:
+            return JSONResponse(status_code=401, headers={"WWW-Authenticate": "Bearer"},
+                                content={"detail": f"{exc.detail} Send it as Authorization: Bearer <token>."})
+        return JSONResponse(status_code=exc.status, headers=exc.headers, content={"detail": exc.detail})
 
     @app.exception_handler(RequestValidationError)
     async def request_error(request: Request, exc: RequestValidationError):
         return _problems([_request_problem(e) for e in exc.errors()])
-
-    @app.exception_handler(RunNotFound)
-    async def not_found(request: Request, exc: RunNotFound):
-        return JSONResponse(status_code=404, content={"detail": f"No run {exc.args[0]!r}."})
-
-    @app.exception_handler(NotAllowed)
-    async def not_allowed(request: Request, exc: NotAllowed):
-        if exc.missing:
-            return JSONResponse(status_code=401, headers={"WWW-Authenticate": "Bearer"},
-                                content={"detail": "Controlling a run needs its token: "
-                                                   "Authorization: Bearer <token>."})
-        return JSONResponse(status_code=403, content={"detail": "This token does not control this run."})
-
-    @app.exception_handler(RoomNotFound)
-    async def room_not_found(request: Request, exc: RoomNotFound):
-        return JSONResponse(status_code=404, content={"detail": f"No room or participant {exc.args[0]!r}."})
-
-    @app.exception_handler(RoomClosed)
-    async def room_closed(request: Request, exc: RoomClosed):
-        return JSONResponse(status_code=410, content={"detail": "The instructor has closed this room."})
-
-    @app.exception_handler(Forbidden)
-    async def forbidden(request: Request, exc: Forbidden):
-        if exc.token and "authorization" not in request.headers:
-            return JSONResponse(status_code=401, headers={"WWW-Authenticate": "Bearer"},
-                                content={"detail": f"{exc} Send it as Authorization: Bearer <token>."})
-        return JSONResponse(status_code=exc.status, content={"detail": str(exc)})
-
-    @app.exception_handler(ScoringUnavailable)
-    async def scoring_unavailable(request: Request, exc: ScoringUnavailable):
-        return JSONResponse(status_code=503, headers={"Retry-After": str(exc.retry_after)},
-                            content={"detail": exc.message})
 
     async def redis_outage(request: Request, exc: Exception):
         # Redis restarting or failing over (a lab server): the request may simply be sent again.
@@ -114,11 +79,6 @@ def install(app: FastAPI) -> None:
         return JSONResponse(status_code=503, headers={"Retry-After": "30"},
                             content={"detail": f"The server cannot store data right now (error {error_id}); "
                                                "try again in a minute."})
-
-    @app.exception_handler(Busy)
-    async def busy(request: Request, exc: Busy):
-        return JSONResponse(status_code=429, headers={"Retry-After": str(exc.retry_after)},
-                            content={"detail": exc.message})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..classroom import Classroom, RoomNotFound, room_log
 from ..data import problem_of
-from ..specs import DatasetSpec, Problem, SpecError
+from ..specs import DatasetSpec, SpecError, check_range
 from ..jobs.service import Busy
 from .deps import AddressDep, TokenDep, address_of, bearer_token
 from .stream import read_through_outages
@@ -133,10 +133,8 @@ def share(request: Request, code: str, body: FollowRequest, token: TokenDep):
     if body.lesson is not None:
         found = next((l for l in request.app.state.lessons if l.id == body.lesson.id), None)
         if found is None:
-            raise SpecError([Problem(field="lesson.id", message=f"no lesson {body.lesson.id!r}")])
-        if body.lesson.step >= len(found.steps):
-            raise SpecError([Problem(field="lesson.step", message=f"{body.lesson.step} is out of range "
-                                                                  f"[0, {len(found.steps) - 1}]")])
+            raise SpecError.of("lesson.id", f"no lesson {body.lesson.id!r}")
+        check_range("lesson.step", body.lesson.step, 0, len(found.steps) - 1)
         lesson = body.lesson.model_dump()
     return _classroom(request, code).follow(code, token, spec=body.spec, run_id=body.run_id, lesson=lesson)
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from ..data import make_dataset, to_csv
 from ..engine.codegen import export_script
 from ..engine.control import Command
-from ..specs import Problem, RunSpec, SpecError
+from ..specs import RunSpec, SpecError, check_range, format_bound
 from .deps import AddressDep, ClientDep, ServiceDep, SettingsDep, TokenDep
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
@@ -78,9 +78,9 @@ def control_run(run_id: str, request: ControlRequest, service: ServiceDep, setti
     value = None
     if request.action == "learning_rate":
         high = settings.limits.max_learning_rate
-        if request.learning_rate is None or not 0 < request.learning_rate <= high:
-            raise SpecError([Problem(field="learning_rate",
-                                     message=f"{request.learning_rate!r} is out of range (0, {high:g}]")])
+        if request.learning_rate is None:
+            raise SpecError.of("learning_rate", f"a new learning rate in (0, {format_bound(high)}] is needed")
+        check_range("learning_rate", request.learning_rate, 0, high, low_open=True)
         value = request.learning_rate
     if not service.control(run_id, token, Command(request.action, value)):
         raise HTTPException(409, "The run has already ended.")

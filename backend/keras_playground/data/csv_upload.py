@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import math
 
-from ..specs import format_bound
+from ..specs import Refusal, format_bound
 
 
-class CsvError(ValueError):
-    """A CSV that cannot be used; the message names the line and what is wrong."""
+class CsvError(Refusal, ValueError):
+    """A CSV that cannot be used (422); the message names the line and what is wrong."""
+
+    status = 422
+
+    @property
+    def detail(self) -> list[dict]:
+        return [{"field": "file", "msg": str(self)}]
 
 
 HEADER = ["x1", "x2", "label"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..specs import Limits, Problem, RunSpec, SpecError, format_bound, parse_spec
+from ..specs import Limits, Problem, RunSpec, SpecError, format_bound, parse_spec, range_problem
 from .catalog import CUSTOM, DATASETS
 from .dataset import problem_of
 
@@ -61,9 +61,8 @@ def _dataset_problems(spec: RunSpec, limits: Limits) -> list[Problem]:
             known = ", ".join(allowed) or "none"
             problems.append(Problem(field=f"dataset.params.{name}", message=(
                 f"{d.name} has no parameter {name!r}; its parameters: {known}")))
-        elif not param.low <= value <= param.high:
-            problems.append(Problem(field=f"dataset.params.{name}", message=(
-                f"{value!r} is out of range [{format_bound(param.low)}, {format_bound(param.high)}]")))
+        elif (outside := range_problem(f"dataset.params.{name}", value, param.low, param.high)) is not None:
+            problems.append(outside)
         elif param.integer and not float(value).is_integer():
             problems.append(Problem(field=f"dataset.params.{name}", message=f"{value!r} must be a whole number"))
     return problems

@@ -21,6 +21,7 @@ import dramatiq
 import redis
 
 from ..engine.scoring import hidden_set_accuracy
+from ..specs import Refusal
 from ..store import RunStore
 from ..store.redis_client import AsyncClients
 from .distributed import declare_scoring_actor
@@ -31,12 +32,18 @@ SCORE_TIMEOUT = 30.0  # seconds the web waits for a worker's score
 ANSWER_TTL = 120  # seconds an unread answer is kept
 
 
-@dataclass
-class ScoringUnavailable(Exception):
-    """No worker scored the submission in time: a 503, try again later."""
+class ScoringUnavailable(Refusal):
+    """No worker scored the submission in time: a 503, try again in `retry_after` seconds."""
 
-    message: str
-    retry_after: int  # seconds
+    status = 503
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.message, self.retry_after = message, retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class Scorer(ABC):

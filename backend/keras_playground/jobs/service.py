@@ -14,30 +14,46 @@ from dataclasses import dataclass
 from ..config import Settings
 from ..data import validate_spec
 from ..engine.control import Command
-from ..specs import RunSpec
+from ..specs import Refusal, RunSpec
 from ..store import MemoryRateLimiter, RateLimiter, RunRecord, RunStore, hash_token, retry_after
 from .bus import EventBus
 from .runner import Runner
 
 
-class RunNotFound(LookupError):
-    pass
+class RunNotFound(Refusal, LookupError):
+    status = 404
+
+    @property
+    def detail(self) -> str:
+        return f"No run {self.args[0]!r}."
 
 
-class NotAllowed(PermissionError):
+class NotAllowed(Refusal, PermissionError):
     """No token (401) or a token that does not control the run (403)."""
 
     def __init__(self, missing: bool):
-        super().__init__("missing token" if missing else "wrong token")
+        super().__init__("Controlling a run needs its token: Authorization: Bearer <token>." if missing
+                         else "This token does not control this run.")
         self.missing = missing
+        self.status = 401 if missing else 403
+
+    @property
+    def headers(self) -> dict[str, str] | None:
+        return {"WWW-Authenticate": "Bearer"} if self.missing else None
 
 
-@dataclass
-class Busy(Exception):
-    """Over a limit: try again later."""
+class Busy(Refusal):
+    """Over a limit (429): try again in `retry_after` seconds."""
 
-    message: str
-    retry_after: int  # seconds
+    status = 429
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.message, self.retry_after = message, retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 @dataclass
