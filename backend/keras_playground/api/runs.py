@@ -40,21 +40,6 @@ def create_run(service: ServiceDep, client: ClientDep, address: AddressDep,
     return Created(id=created.id, token=created.token, status=created.status)
 
 
-def _live_view(service, record) -> dict:
-    """State and history of a run: from the bus while it is live, else from the store."""
-    history, state, done = record.history, record.state, record.done
-    if record.ended is None and service.bus.exists(record.id):
-        events = service.bus.replay(record.id)
-        history = [e for e in events if e["kind"] == "epoch"]
-        for event in events:
-            if event["kind"] in ("status", "done"):
-                state = event["state"]
-            if event["kind"] == "done":
-                done = event
-    return {"id": record.id, "state": state, "spec": record.spec, "created": record.created,
-            "ended": record.ended, "history": history or [], "final": done}
-
-
 @router.get("")
 def recent_runs(service: ServiceDep, client: ClientDep,
                 limit: Annotated[int, Query(ge=1, le=100, description="How many, newest first")] = 20):
@@ -67,7 +52,7 @@ def recent_runs(service: ServiceDep, client: ClientDep,
 
 @router.get("/{run_id}")
 def get_run(run_id: str, service: ServiceDep):
-    return _live_view(service, service.get(run_id))
+    return service.view(run_id).as_json()
 
 
 @router.post("/{run_id}/control",

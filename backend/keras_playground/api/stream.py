@@ -21,6 +21,7 @@ import re
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from ..jobs.service import RunNotFound
 from ..store.redis_client import OUTAGE_ERRORS
 from .ws_guard import (CLOSE_BAD_REQUEST, CLOSE_NORMAL, CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN, CLOSE_UNKNOWN,
                        HANDSHAKE_TIMEOUT, origin_refused, refuse)
@@ -36,17 +37,6 @@ MAX_AFTER = 1_000_000_000  # `after` bound: far above any run's seq, inside ever
 # Run ids are secrets.token_urlsafe; anything else is unknown without asking the store.
 RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 AFTER = re.compile(r"[0-9]{1,10}")
-
-
-def _stored_events(record) -> list[dict]:
-    """A run no longer in the bus (ended, or after a restart): its record as events."""
-    events = [{"kind": "status", "state": record.state, "seq": 0}]
-    events += record.history or []
-    if record.done:
-        events.append(record.done)
-    elif record.state in ("interrupted", "failed"):
-        events.append({"kind": "error", "message": f"The run was {record.state} before it finished."})
-    return events
 
 
 async def read_through_outages(ws: WebSocket, bus, log_id: str, after: int, wait: float = WAIT):
@@ -103,19 +93,18 @@ def _after(text: str) -> int | None:
     return after if after <= MAX_AFTER else None
 
 
-async def _record(ws: WebSocket, service, run_id: str):
-    """The run's record; None after closing the stream (unknown run, or no answer)."""
+async def _view(ws: WebSocket, service, run_id: str):
+    """The run as it is now; None after closing the stream (unknown run, or no answer)."""
     if not RUN_ID.fullmatch(run_id):
         await refuse(ws, CLOSE_UNKNOWN, "unknown run")
         return None
     try:
-        record = await asyncio.wait_for(asyncio.to_thread(service.store.get, run_id), HANDSHAKE_TIMEOUT)
+        return await asyncio.wait_for(asyncio.to_thread(service.view, run_id, replay=False), HANDSHAKE_TIMEOUT)
+    except RunNotFound:
+        await refuse(ws, CLOSE_UNKNOWN, "unknown run")
     except Exception:  # the store is down or slow: the page may reconnect later
         await refuse(ws, CLOSE_TRY_AGAIN, "the run store did not answer; try again later")
-        return None
-    if record is None:
-        await refuse(ws, CLOSE_UNKNOWN, "unknown run")
-    return record
+    return None
 
 
 @router.websocket("/api/runs/{run_id}/stream")
@@ -127,12 +116,12 @@ async def stream(ws: WebSocket, run_id: str, after: str = "0"):
         await refuse(ws, CLOSE_BAD_REQUEST, f"after: {after[:40]!r} is not an integer in [0, {MAX_AFTER}]")
         return
     service = ws.app.state.service
-    record = await _record(ws, service, run_id)
-    if record is None:
+    view = await _view(ws, service, run_id)
+    if view is None:
         return
     await ws.accept()
-    if not await asyncio.to_thread(service.bus.exists, run_id):
-        await ws.send_text(json.dumps(_stored_events(record)))
+    if not view.live:
+        await ws.send_text(json.dumps(view.events()))
         await ws.close(code=CLOSE_NORMAL)
         return
     sender = asyncio.create_task(_send_live(ws, service, run_id, first))

@@ -18,6 +18,7 @@ from ..specs import Refusal, RunSpec
 from ..store import MemoryRateLimiter, RateLimiter, RunRecord, RunStore, hash_token, retry_after
 from .bus import EventBus
 from .runner import Runner
+from .views import RunView
 
 
 class RunNotFound(Refusal, LookupError):
@@ -112,6 +113,14 @@ class RunService:
         if record is None:
             raise RunNotFound(run_id)
         return record
+
+    def view(self, run_id: str, *, replay: bool = True) -> RunView:
+        """The run as it is now: from the bus while it is live, else from its record.
+        `replay=False`: a live run's events are not read (its stream follows them itself)."""
+        record = self.get(run_id)
+        if not self.bus.exists(run_id):
+            return RunView.of(record, None)
+        return RunView.of(record, self.bus.replay(run_id) if replay and record.ended is None else [])
 
     def recent(self, client: str, limit: int) -> list[RunRecord]:
         """`client`'s newest runs, never anyone else's: a run's id is the key to watch it
