@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench fuzz setup clean test-services
+.PHONY: run test test-fast bench fuzz setup clean test-services
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ test-services:
 
 test: setup test-services  ## every test
 	$(BIN)/python -m pytest
+
+test-fast: setup  ## everything but the browser, Redis, benchmark and long-training tests (under 2 minutes)
+	$(BIN)/python -m pytest -m "not e2e and not redis and not bench and not slow"
 
 bench: setup  ## the reference benchmarks, side by side with model.fit
 	$(BIN)/keras-playground bench

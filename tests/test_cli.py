@@ -59,6 +59,7 @@ def test_train_names_an_unreadable_spec_file(tmp_path):
     assert result.returncode == 2 and "broken.json" in result.stderr
 
 
+@pytest.mark.bench
 def test_bench_prints_both_loops_side_by_side():
     result = run_cli("bench", "--json", "--epochs", "20", "--runs", "2")
     assert result.returncode == 0, result.stderr

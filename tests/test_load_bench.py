@@ -2,7 +2,7 @@
 
 import math
 
-from keras_playground.loadbench import format_load_report, run_load_bench
+from keras_playground.bench.server import format_load_report, run_load_bench
 
 
 def test_the_load_bench_reports_every_figure_for_a_small_class():
@@ -19,7 +19,7 @@ def test_the_load_bench_reports_every_figure_for_a_small_class():
 
 
 def test_the_wall_bench_shows_every_participant_to_the_last_epoch():
-    from keras_playground.wallbench import format_wall_report, run_wall_bench
+    from keras_playground.bench.wall import format_wall_report, run_wall_bench
 
     report = run_wall_bench(participants=3, epochs=30)
     assert report["participants_on_wall"] == 3 and report["last_epoch_on_wall"] == 30

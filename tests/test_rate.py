@@ -3,26 +3,9 @@
 import threading
 import time
 
-import pytest
-import redis
-
-from keras_playground.store import MemoryRateLimiter, RedisRateLimiter, retry_after
+from keras_playground.store import MemoryRateLimiter, retry_after
 
 TIMEOUT = 30  # seconds any single wait may take
-
-
-@pytest.fixture(params=["memory", "redis"])
-def limiter(request):
-    if request.param == "memory":
-        made = MemoryRateLimiter()
-        yield made
-        made.close()
-        return
-    client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
-    made = RedisRateLimiter(client, request.getfixturevalue("namespace"))
-    yield made
-    made.close()
-    client.close()
 
 
 def test_a_key_is_counted_up_to_its_limit_then_told_how_long_to_wait(limiter):

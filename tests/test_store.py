@@ -2,23 +2,11 @@
 
 import threading
 
-import pytest
-
-from keras_playground.store import RedisRunStore, SqliteRunStore, hash_token
+from keras_playground.store import SqliteRunStore, hash_token
 from keras_playground.store.record import LimitReached
 
 SPEC = {"dataset": {"name": "line"}}
 TIMEOUT = 30  # seconds any single wait may take
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        made = SqliteRunStore(tmp_path)
-    else:
-        made = RedisRunStore(request.getfixturevalue("redis_url"), request.getfixturevalue("namespace"))
-    yield made
-    made.close()
 
 
 def test_a_run_is_recorded_from_creation_to_its_end(store):

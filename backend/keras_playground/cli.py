@@ -42,7 +42,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from .engine.codegen import export_script
     from .engine.control import QueueControl, drive
-    from .engine.model import metric_name
+    from .engine.names import metric_name
     from .engine.session import TrainingSession
 
     out = Path(args.out)
@@ -76,33 +76,35 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.page:
-        try:
-            from .pagebench import format_page_report, run_page_bench
-        except ImportError:
+        from importlib.util import find_spec
+
+        if find_spec("playwright") is None:  # bench.page imports it only when it runs
             print("error: bench --page needs the test extra: pip install -e '.[test]'", file=sys.stderr)
             return 2
+        from .bench.page import format_page_report, run_page_bench
+
         report = run_page_bench()
         print(json.dumps(report, indent=1) if args.json else format_page_report(report))
         return 0
     if args.wall:
-        from .wallbench import format_wall_report, run_wall_bench
+        from .bench.wall import format_wall_report, run_wall_bench
 
         report = run_wall_bench(args.clients[-1], epochs=args.epochs)
         print(json.dumps(report, indent=1) if args.json else format_wall_report(report))
         return 0
     if args.lab:
-        from .labbench import format_lab_report, run_lab_bench
+        from .bench.lab import format_lab_report, run_lab_bench
 
         report = run_lab_bench(args.clients[-1], epochs=args.epochs)
         print(json.dumps(report, indent=1) if args.json else format_lab_report(report))
         return 0
     if args.server:
-        from .loadbench import format_load_report, run_load_bench
+        from .bench.server import format_load_report, run_load_bench
 
         report = run_load_bench(args.clients, sequential=args.sequential, epochs=args.epochs, url=args.url)
         print(json.dumps(report, indent=1) if args.json else format_load_report(report))
         return 0
-    from .engine.bench import format_report, run_benchmarks
+    from .bench.engine import format_report, run_benchmarks
 
     report = run_benchmarks(epochs=args.epochs, concurrent_runs=args.runs)
     print(json.dumps(report, indent=1) if args.json else format_report(report))
@@ -110,12 +112,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    try:
-        from .app import create_app
-    except ImportError:
-        print("error: the server is not part of this version yet", file=sys.stderr)
-        return 2
     import uvicorn
+
+    from .app import create_app
 
     # Pages send nothing on a stream but pings and closes: a big message is refused (1009)
     # rather than buffered. Behind a reverse proxy on this host, uvicorn trusts its
@@ -142,9 +141,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from dramatiq.cli import make_argument_parser
 
     # TensorFlow must not be imported here: dramatiq forks the worker processes, and
-    # each imports it once in `jobs.worker.setup`.
+    # each imports it once in `backends.worker_setup`.
     return dramatiq_main(make_argument_parser().parse_args([
-        "keras_playground.jobs.worker:setup", "--processes", str(processes),
+        "keras_playground.backends:worker_setup", "--processes", str(processes),
         "--threads", str(threads), "--queues", "training",
         # Runs stop within one epoch of a shutdown; no need for dramatiq's 10 minutes.
         "--worker-shutdown-timeout", "30000"]))
@@ -195,12 +194,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "worker":
-        return args.func(args)  # TensorFlow starts in each worker process, not before the fork
-    from .config import get_settings
-    from .engine.runtime import configure_threads
+    # Only what trains here sets TensorFlow's threads: `serve` leaves it to its backends (a
+    # lab server's web replica never imports TensorFlow), and `worker` to each forked process.
+    if args.command in ("train", "bench"):
+        from .config import get_settings
+        from .engine.runtime import configure_threads
 
-    configure_threads(get_settings().tf_threads)
+        configure_threads(get_settings().tf_threads)
     return args.func(args)
 
 

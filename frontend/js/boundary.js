@@ -6,12 +6,15 @@ import { CLASS_AREAS, DISCRETE, DIVERGING, SEQUENTIAL, pointColor } from "./colo
 import { decodeBase64, paintGrid } from "./grid.js";
 
 export class BoundaryView {
-  constructor(canvas, { radius = 4 } = {}) {
+  /** radius: of a training point, in canvas pixels; axes: draw the axes (a thumbnail has none). */
+  constructor(canvas, { radius = 4, axes = true } = {}) {
     this.canvas = canvas;
-    this.radius = radius; // of a training point, in canvas pixels
+    this.radius = radius;
+    this.axes = axes;
     this.ctx = canvas.getContext("2d");
     this.data = null; // {kind, extent, train, val, test}
     this.frame = null; // the newest frame event
+    this.frameKind = null; // the problem kind of the run the frame is from (null: the data's)
     this.overlay = null; // {bytes, side, extent, lut}: a neuron's map while hovered
     this.options = { showVal: false, showTest: false, discretize: false };
     this.extent = [-1, 1, -1, 1];
@@ -26,8 +29,10 @@ export class BoundaryView {
     this.request();
   }
 
-  setFrame(frame) {
+  /** A run's frame (null: none), and that run's problem kind, which picks the colours. */
+  setFrame(frame, kind = null) {
     this.frame = frame;
+    this.frameKind = frame ? kind : null;
     if (frame) this.extent = frame.extent;
     this.request();
   }
@@ -61,7 +66,7 @@ export class BoundaryView {
   }
 
   lut() {
-    const kind = this.data?.kind ?? "binary";
+    const kind = this.frameKind ?? this.data?.kind ?? "binary";
     if (kind === "regression") return SEQUENTIAL;
     if (kind === "multiclass") return CLASS_AREAS;
     return this.options.discretize ? DISCRETE : DIVERGING;
@@ -79,7 +84,7 @@ export class BoundaryView {
       paintGrid(ctx, this.frame.bytes, this.frame.resolution, this.lut());
       this.rendered++;
     }
-    this.drawAxes();
+    if (this.axes) this.drawAxes();
     if (this.data) this.drawPoints();
     this.drawMs += performance.now() - began;
   }

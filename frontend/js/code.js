@@ -1,4 +1,5 @@
-// The exported Keras script, highlighted (a small Python tokenizer: no library needed).
+// The exported Keras script, highlighted (a small Python tokenizer: no library needed); copy,
+// download and a button's short confirmation.
 
 const KEYWORDS = new Set(("False None True and as assert break class continue def del elif else except finally for "
   + "from global if import in is lambda nonlocal not or pass raise return try while with yield").split(" "));
@@ -51,4 +52,11 @@ export async function copyText(text, element) {
     getSelection().addRange(range);
     return document.execCommand?.("copy") ?? false;
   }
+}
+
+/** Say `text` on a button for a moment (e.g. "Copied"), then its own label again. */
+export function flash(button, text) {
+  const before = button.textContent;
+  button.textContent = text;
+  setTimeout(() => { button.textContent = before; }, 1500);
 }

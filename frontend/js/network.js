@@ -174,10 +174,11 @@ export class NetworkView {
     this.drawLinks();
   }
 
-  /** A new frame: neuron maps, biases, links. */
+  /** A new frame: neuron maps, biases, links (null: the run is gone, the links go grey). */
   update(frame) {
     this.frame = frame;
-    if (!this.columns || !frame) return;
+    if (!this.columns) return;
+    if (!frame) { this.drawLinks(); return; } // no run: the links without weights
     this.columns.forEach((column) => {
       if (column.kind === "hidden") {
         const maps = frame.neurons[column.index] || [];

@@ -9,6 +9,7 @@ import { Curves } from "./charts.js";
 import { CLASS_AREAS, DIVERGING, SEQUENTIAL } from "./colors.js";
 import { decodeBase64, paintGrid } from "./grid.js";
 import { membership, RoomStream } from "./membership.js";
+import { foldEvent, formatMetric, metricTitle, percent, runKind, runState } from "./metrics.js";
 import { coerceLesson, roomCode } from "./sanitize.js";
 import { RunStream, goneMessage } from "./stream.js";
 
@@ -19,13 +20,14 @@ const state = { view: null, runId: null, stream: null, mine: null, shared: {}, l
   tiles: new Map() };
 const boundary = new BoundaryView($("p-boundary"), { radius: 0 });
 const curves = new Curves($("p-loss"), $("p-metric"));
-const percent = (v) => (typeof v !== "number" || !Number.isFinite(v) ? "–" : `${(v * 100).toFixed(1)} %`);
+const catalog = api.catalog().catch(() => null); // the data sets' kinds, for the shared run's figures
 const fail = (err) => { $("p-error").textContent = err.message ?? String(err); };
 
 // ----- the shared run
-function watch(runId) {
+async function watch(runId) {
   if (state.runId === runId) return;
   state.stream?.close();
+  state.stream = null;
   state.runId = runId;
   state.shared = {}; // the watched run's state and end, whoever started it
   curves.clear();
@@ -33,22 +35,28 @@ function watch(runId) {
   $("p-epoch").textContent = "0";
   $("p-train").textContent = $("p-val").textContent = "–";
   if (!runId) return;
+  // Its figures are shown by its own problem kind (an MAE as a number, not a percentage).
+  const kind = await runKind(runId, await catalog);
+  if (state.runId !== runId) return; // another run was shared meanwhile
+  const shown = runState(kind);
+  curves.setMetricName(metricTitle(kind));
   state.stream = new RunStream(runId, {
     onGone: (closeCode, reason) => { $("p-state").textContent = goneMessage("run", closeCode, reason); },
     onEvent: (event) => {
+      foldEvent(shown, event);
       if (event.kind === "epoch") {
         curves.add(event);
-        $("p-epoch").textContent = event.epoch;
-        $("p-train").textContent = percent(event.metric);
-        $("p-val").textContent = percent(event.val_metric);
+        $("p-epoch").textContent = shown.epoch;
+        $("p-train").textContent = formatMetric(shown.metric, shown.kind);
+        $("p-val").textContent = formatMetric(shown.valMetric, shown.kind);
       } else if (event.kind === "frame") {
-        boundary.setFrame(event);
+        boundary.setFrame(event, shown.kind);
       } else if (event.kind === "status") {
-        $("p-state").textContent = event.state;
-        state.shared.state = event.state;
-        if (state.mine?.id === runId) state.mine.state = event.state;
+        $("p-state").textContent = shown.state;
+        state.shared.state = shown.state;
+        if (state.mine?.id === runId) state.mine.state = shown.state;
       } else if (event.kind === "done" || event.kind === "error") {
-        $("p-state").textContent = event.state ?? "failed";
+        $("p-state").textContent = shown.state;
         state.shared.done = true;
         if (state.mine?.id === runId) state.mine.done = true;
       }
@@ -103,7 +111,7 @@ function renderWall(view) {
 function updateTile(event) {
   const entry = state.tiles.get(event.participant);
   if (!entry) return;
-  entry.figures.textContent = `epoch ${event.epoch} · val ${percent(event.val_metric)} · ${event.state}`;
+  entry.figures.textContent = `epoch ${event.epoch} · val ${formatMetric(event.val_metric, event.problem)} · ${event.state}`;
   entry.box.dataset.epoch = event.epoch;
   if (event.boundary) {
     const ctx = entry.canvas.getContext("2d");

@@ -1,8 +1,25 @@
 // Server errors shown next to the control at fault, in the server's own words.
 // A problem's field is a path into the spec ("training.batch_size", "layers[1].units",
 // "dataset.params.a"); it lands on the closest element that shows errors for that path.
+// Each part of the page reports its own problems by source (`report`); all are shown.
+
+import { ApiError } from "./api.js";
 
 const GENERAL = "general-error";
+const bySource = {}; // where they came from (data, code, file, run, link, shared, ...) -> [{field, msg}]
+
+/** An error as problems: a 422's fields, else its message. */
+export function problemsOf(err) {
+  if (err instanceof ApiError && err.problems.length) return err.problems;
+  return [{ field: null, msg: err.message }];
+}
+
+/** Replace the problems from `source` and show every source's. */
+export function report(source, problems) {
+  bySource[source] = problems;
+  const all = Object.values(bySource).flat();
+  if (all.length) showProblems(all); else clearProblems();
+}
 
 function candidates(field) {
   // "layers[1].units" -> "layers[1].units", "layers[1]", "layers"; "layers[0].dropout" also -> "layers.dropout"

@@ -6,14 +6,11 @@
 import { api, ApiError } from "./api.js";
 import { BoundaryView } from "./boundary.js";
 import { membership, remember, RoomStream } from "./membership.js";
+import { foldEvent, formatMetric, percent, runKind, runState } from "./metrics.js";
 import { coerceLesson, roomCode, toText } from "./sanitize.js";
 import { RunStream, goneMessage } from "./stream.js";
 
 const $ = (id) => document.getElementById(id);
-
-function percent(value) {
-  return typeof value !== "number" || !Number.isFinite(value) ? "–" : `${(value * 100).toFixed(1)} %`;
-}
 
 /** hooks: {catalog, applySpec(spec), spec(), run()}. Returns {runCreated, runEnded} or null. */
 export async function startRoom(hooks) {
@@ -65,22 +62,28 @@ export async function startRoom(hooks) {
   if (room.lessons.length) await showLesson(room.lessons[0].id, 0);
 
   // ----- what the instructor shares
-  function followRun(runId) {
+  async function followRun(runId) {
     if (room.followed === runId) return;
     room.followStream?.close();
+    room.followStream = null;
     room.followed = runId;
     $("follow-live").hidden = !runId;
     if (!runId) return;
     $("follow-epoch").textContent = "0";
     $("follow-acc").textContent = "–";
+    // Its figures are shown by its own problem kind (an MAE as a number, not a percentage).
+    const kind = await runKind(runId, hooks.catalog);
+    if (room.followed !== runId) return; // the instructor shared another meanwhile
+    const shared = runState(kind);
     room.followStream = new RunStream(runId, {
       onGone: (closeCode, reason) => { $("follow-text").textContent = goneMessage("run", closeCode, reason); },
       onEvent: (event) => {
-        if (event.kind === "epoch") {
-          $("follow-epoch").textContent = event.epoch;
-          $("follow-acc").textContent = percent(event.val_metric);
-        } else if (event.kind === "frame") {
-          room.followBoundary.setFrame(event);
+        foldEvent(shared, event);
+        if (event.kind === "frame") {
+          room.followBoundary.setFrame(event, shared.kind);
+        } else {
+          $("follow-epoch").textContent = shared.epoch;
+          $("follow-acc").textContent = formatMetric(shared.valMetric, shared.kind);
         }
       },
     });
@@ -196,7 +199,6 @@ export async function startRoom(hooks) {
   const stream = new RoomStream(code, (event) => { if (event.kind === "room") render(event); }, {
     onGone: (closeCode, reason) => { $("room-status").textContent = goneMessage("room", closeCode, reason); },
   });
-  window.playground.room = room;
 
   return {
     async runCreated(run) {

@@ -3,14 +3,13 @@
 // numbers to finite numbers within the catalog's limits, names to the catalog's
 // vocabularies, texts to strings, ids to plain ids. What does not fit takes its default
 // and is named in `problems`, so the page can say so. Nothing here builds HTML: the page
-// only ever shows these values as text.
+// only ever shows these values as text. The rules (field names, vocabularies, the class
+// limit, the defaults) are the catalog's: the server serves its own (`GET /api/catalog`).
 
-import { DEFAULT_SPEC, clone } from "./state.js";
+import { clone, defaultSpec } from "./state.js";
 
 const NUMERIC = /^\s*[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i;
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
-const REGULARIZATIONS = ["none", "l1", "l2"];
-const MAX_CLASSES = 5; // labels 0..4 of a drawn or uploaded data set
 const LAYER_DEFAULT = { units: 4, activation: "relu", dropout: 0 };
 export const VIEW_KEYS = ["showVal", "showTest", "discretize", "logScale"];
 
@@ -85,8 +84,10 @@ class Checker {
   }
 }
 
-/** [x1, x2, label] rows: finite coordinates within the limit, labels 0..4; others dropped. */
-export function coercePoints(raw, limits, check = new Checker(), path = "dataset.points") {
+/** [x1, x2, label] rows: finite coordinates within the limit, labels 0 to the catalog's
+ * max_classes - 1; others dropped. */
+export function coercePoints(raw, catalog, check = new Checker(), path = "dataset.points") {
+  const { limits } = catalog;
   if (!Array.isArray(raw)) {
     if (raw !== undefined && raw !== null) check.note(path, "was not a list");
     return { points: [], problems: check.problems };
@@ -97,18 +98,17 @@ export function coercePoints(raw, limits, check = new Checker(), path = "dataset
   for (const row of raw) {
     const [x, y, label] = Array.isArray(row) && row.length === 3 ? row.map(toNumber) : [NaN, NaN, NaN];
     const fits = Math.abs(x) <= bound && Math.abs(y) <= bound && Number.isInteger(label) && label >= 0
-      && label < MAX_CLASSES;
+      && label < catalog.max_classes;
     if (fits && points.length < limits.max_points) points.push([x, y, label]); else dropped++;
   }
   if (dropped) check.note(path, `had ${dropped} unusable or surplus point(s), dropped`);
   return { points, problems: check.problems };
 }
 
-function coerceDataset(raw, catalog, check) {
+function coerceDataset(raw, catalog, base, check) {
   const { limits } = catalog;
-  const base = DEFAULT_SPEC.dataset;
   const given = check.object("dataset", raw);
-  check.only("dataset", given, ["name", "n_train", "n_val", "n_test", "noise", "seed", "params", "points"]);
+  check.only("dataset", given, catalog.fields.dataset);
   const names = catalog.datasets.map((d) => d.name);
   const name = check.name("dataset.name", given.name, names, base.name);
   const size = (key, low, fallback) => check.number(`dataset.${key}`, given[key], fallback,
@@ -135,7 +135,7 @@ function coerceDataset(raw, catalog, check) {
     dataset.params[p.name] = check.number(`dataset.params.${p.name}`, params[p.name], p.default,
       { low: p.low, high: p.high, integer: p.integer });
   }
-  if (name === "custom") dataset.points = coercePoints(given.points, limits, check).points;
+  if (name === "custom") dataset.points = coercePoints(given.points, catalog, check).points;
   return dataset;
 }
 
@@ -145,7 +145,7 @@ function coerceLayer(raw, i, catalog, check) {
   const given = check.object(path, raw);
   const { type, ...rest } = given;
   if (type !== undefined && type !== "dense") check.note(`${path}.type`, "is not a known layer type");
-  check.only(path, rest, ["units", "activation", "dropout"]);
+  check.only(path, rest, catalog.fields.layer);
   const layer = {
     units: check.number(`${path}.units`, given.units, LAYER_DEFAULT.units, { low: 1, high: limits.max_units, integer: true }),
     activation: check.name(`${path}.activation`, given.activation, catalog.activations, LAYER_DEFAULT.activation),
@@ -156,12 +156,10 @@ function coerceLayer(raw, i, catalog, check) {
   return layer;
 }
 
-function coerceTraining(raw, catalog, nTrain, check) {
+function coerceTraining(raw, catalog, base, nTrain, check) {
   const { limits } = catalog;
-  const base = DEFAULT_SPEC.training;
   const given = check.object("training", raw);
-  check.only("training", given, ["optimizer", "learning_rate", "momentum", "loss", "batch_size", "epochs", "seed",
-    "shuffle", "regularization", "regularization_rate", "early_stopping_patience", "frame_every"]);
+  check.only("training", given, catalog.fields.training);
   const num = (key, fallback, bounds) => check.number(`training.${key}`, given[key], fallback, bounds);
   const training = {
     optimizer: check.name("training.optimizer", given.optimizer, catalog.optimizers, base.optimizer),
@@ -178,7 +176,8 @@ function coerceTraining(raw, catalog, nTrain, check) {
     else check.note("training.shuffle", "was not true or false");
   }
   if (given.regularization !== undefined) {
-    training.regularization = check.name("training.regularization", given.regularization, REGULARIZATIONS, "none");
+    training.regularization = check.name("training.regularization", given.regularization, catalog.regularizations,
+      catalog.regularizations[0]);
   }
   if (given.regularization_rate !== undefined) {
     training.regularization_rate = num("regularization_rate", 0, { low: 0, high: limits.max_regularization });
@@ -197,11 +196,12 @@ function coerceTraining(raw, catalog, nTrain, check) {
  * missing taken from the defaults, what did not fit replaced by its default and named. */
 export function coerceSpec(raw, catalog) {
   const check = new Checker();
+  const base = defaultSpec(catalog);
   const given = check.object("the settings", raw);
-  check.only("", given, ["dataset", "features", "layers", "training"]);
-  const dataset = coerceDataset(given.dataset, catalog, check);
+  check.only("", given, catalog.fields.spec);
+  const dataset = coerceDataset(given.dataset, catalog, base.dataset, check);
 
-  let features = clone(DEFAULT_SPEC.features);
+  let features = clone(base.features);
   if (given.features !== undefined) {
     const list = Array.isArray(given.features) ? given.features : [];
     const known = catalog.features.filter((f) => list.includes(f));
@@ -217,7 +217,7 @@ export function coerceSpec(raw, catalog) {
       layers = given.layers.slice(0, catalog.limits.max_layers).map((l, i) => coerceLayer(l, i, catalog, check));
     }
   }
-  const training = coerceTraining(given.training, catalog, dataset.n_train, check);
+  const training = coerceTraining(given.training, catalog, base.training, dataset.n_train, check);
   return { spec: { dataset, features, layers, training }, problems: check.problems };
 }
 

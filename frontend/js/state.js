@@ -1,35 +1,14 @@
 // The page's settings: a run spec plus view options. The whole state lives in the URL
-// (?s=... a base64url JSON, &hide=...), so a link reproduces the set-up, and a link can
-// hide chosen controls for a focused exercise.
+// (?s=... a base64url JSON, &hide=..., or ?exercise=ex1 for a course exercise), so a link
+// reproduces the set-up, and a link can hide chosen controls for a focused exercise.
 
-export const EXERCISES = [
-  {
-    id: "ex1", title: "Ex1 · line", hint: "One neuron on linearly separable points (SGD, batch 4, 50 epochs).",
-    spec: {
-      dataset: { name: "line", n_train: 100, n_val: 50, n_test: 50, noise: 0, seed: 7, params: { a: 0.5, b: 0.1 } },
-      features: ["x1", "x2"], layers: [],
-      training: { optimizer: "sgd", learning_rate: 0.1, loss: "binary_crossentropy", batch_size: 4, epochs: 50, seed: 1 },
-    },
-  },
-  {
-    id: "ex2", title: "Ex2 · parabola", hint: "Not linearly separable: try one neuron, then add a hidden layer.",
-    spec: {
-      dataset: { name: "parabola", n_train: 300, n_val: 50, n_test: 50, noise: 0, seed: 7, params: { a: 2, b: 0, c: -1 } },
-      features: ["x1", "x2"], layers: [],
-      training: { optimizer: "adam", learning_rate: 0.01, loss: "binary_crossentropy", batch_size: 16, epochs: 200, seed: 1 },
-    },
-  },
-  {
-    id: "ex3", title: "Ex3 · spiral", hint: "The challenge: design a network that separates the spiral.",
-    spec: {
-      dataset: { name: "course_spiral", n_train: 400, n_val: 100, n_test: 100, noise: 0, seed: 7, params: {} },
-      features: ["x1", "x2"], layers: [{ units: 16, activation: "relu" }, { units: 16, activation: "relu" }],
-      training: { optimizer: "adam", learning_rate: 0.01, loss: "binary_crossentropy", batch_size: 16, epochs: 300, seed: 1 },
-    },
-  },
-];
-
-export const DEFAULT_SPEC = EXERCISES[1].spec;
+/** The settings a page starts from when a link gives none: the catalog's default exercise
+ * (the course exercises come from the server: `GET /api/catalog` -> `exercises`). */
+export function defaultSpec(catalog) {
+  const exercises = catalog.exercises ?? [];
+  const found = exercises.find((e) => e.id === catalog.default_exercise) ?? exercises[0];
+  return clone(found?.spec ?? { dataset: {}, features: ["x1", "x2"], layers: [], training: {} });
+}
 
 // The controls a URL may hide (hide=a,b): each is an element group with data-hide="<name>".
 export const HIDEABLE = ["exercises", "dataset", "data-sizes", "data-files", "features", "layers", "optimizer",
@@ -52,8 +31,9 @@ function fromBase64Url(text) {
 }
 
 /** {spec, view, hide, warning} from the address. `spec` and `view` are as the link gives
- * them (null where absent): the page checks them against the catalog (sanitize.js). */
-export function readUrl(search = location.search) {
+ * them (null where absent): the page checks them against the catalog (sanitize.js).
+ * `exercises`: the catalog's, for ?exercise=<id>. */
+export function readUrl(exercises = [], search = location.search) {
   const params = new URLSearchParams(search);
   const state = { spec: null, view: null, hide: [] };
   const encoded = params.get("s");
@@ -67,7 +47,7 @@ export function readUrl(search = location.search) {
       state.warning = "The link's settings could not be read; the default settings are shown.";
     }
   }
-  const exercise = EXERCISES.find((e) => e.id === params.get("exercise"));
+  const exercise = exercises.find((e) => e.id === params.get("exercise"));
   if (exercise && !encoded) state.spec = clone(exercise.spec);
   state.hide = (params.get("hide") || "").split(",").map((s) => s.trim()).filter((s) => HIDEABLE.includes(s));
   return state;

@@ -1,11 +1,7 @@
+"""What the API and classroom tests share to drive a run (the `client` fixture is in tests/conftest.py)."""
+
 import json
 import threading
-
-import pytest
-from fastapi.testclient import TestClient
-
-from keras_playground.app import create_app
-from keras_playground.config import Settings
 
 TIMEOUT = 60  # seconds any single wait may take
 
@@ -15,28 +11,6 @@ def tiny(epochs=20, **training):
     return {"dataset": {"name": "line", "n_train": 40, "n_val": 10, "n_test": 10},
             "layers": [], "training": {"epochs": epochs, "batch_size": 8, "optimizer": "sgd",
                                        "learning_rate": 0.5, **training}}
-
-
-@pytest.fixture
-def make_client(tmp_path):
-    """make_client(**settings) -> a TestClient with the app's lifespan running."""
-    opened = []
-
-    def make(**overrides):
-        settings = Settings(data_dir=tmp_path / "data", **overrides)
-        client = TestClient(create_app(settings))
-        client.__enter__()
-        opened.append(client)
-        return client
-
-    yield make
-    for client in opened:
-        client.__exit__(None, None, None)
-
-
-@pytest.fixture
-def client(make_client):
-    return make_client()
 
 
 def receive(ws, timeout=TIMEOUT):

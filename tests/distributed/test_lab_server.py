@@ -7,9 +7,12 @@ import contextlib
 import json
 import secrets
 import time
+from pathlib import Path
 
 import httpx
 from websockets.sync.client import connect
+
+from keras_playground.bench.harness import rss_mb
 
 from ..real_server import TIMEOUT
 from .conftest import ADMIN_ENV
@@ -206,3 +209,30 @@ def test_a_room_opened_on_one_replica_is_joined_and_followed_on_the_other(topolo
             tiles += [e for e in json.loads(wall.recv(timeout=TIMEOUT)) if e["kind"] == "wall"]
     assert tiles[-1]["epoch"] == 30 and tiles[-1]["participant"] == ada["participant"]
     assert httpx.get(f"{a.url}/api/rooms/{room['code']}", timeout=TIMEOUT).json()["participants"][0]["name"] == "Ada"
+
+
+def test_a_web_replica_never_imports_tensorflow_and_stays_small(topology):
+    """Everything a class does through a replica (train, stream, code, rooms, a scored
+    challenge) and still no TensorFlow in it: the workers train and score."""
+    a, b = topology.webs
+    password = ADMIN_ENV["PLAYGROUND_INSTRUCTOR_PASSWORD"]
+    room = httpx.post(f"{a.url}/api/rooms", json={"password": password}, timeout=TIMEOUT).json()
+    boss = {"Authorization": f"Bearer {room['instructor_token']}"}
+    dataset = spec(1)["dataset"]
+    opened = httpx.post(f"{a.url}/api/rooms/{room['code']}/challenge", headers=boss, timeout=TIMEOUT,
+                        json={"dataset": dataset, "max_parameters": 1000, "max_epochs": 100})
+    assert opened.status_code == 200, opened.text
+    ada = httpx.post(f"{b.url}/api/rooms/{room['code']}/join", json={"name": "Ada"}, timeout=TIMEOUT).json()
+    run = create(b, 20)
+    with Stream(a, run["id"]) as stream:
+        assert stream.end()["state"] == "finished"
+    assert "model.fit(" in httpx.get(f"{a.url}/api/runs/{run['id']}/code", timeout=TIMEOUT).text
+    submitted = httpx.post(f"{b.url}/api/rooms/{room['code']}/submissions", timeout=TIMEOUT,
+                           json={"run_id": run["id"], "run_token": run["token"]},
+                           headers={"Authorization": f"Bearer {ada['token']}"})
+    assert submitted.status_code == 201 and 0.5 < submitted.json()["accuracy"] <= 1, submitted.text
+
+    for web in (a, b):
+        libraries = Path(f"/proc/{web.pid}/maps").read_text()
+        assert "tensorflow" not in libraries and "keras" not in libraries
+        assert rss_mb(web.pid) < 250

@@ -6,7 +6,7 @@ temp dir (`pytest --basetemp=DIR` keeps them where you want them).
 """
 
 import pytest
-from keras_playground.pagebench import CHROMIUM  # Debian's package; never a downloaded browser
+from keras_playground.bench.harness import CHROMIUM  # Debian's package; never a downloaded browser
 from playwright.sync_api import sync_playwright
 
 from ..real_server import Server

@@ -157,3 +157,26 @@ def test_the_instructor_locks_the_room_and_a_latecomer_is_told_why(open_page):
     instructor.wait_for_function("() => document.getElementById('lock-room').getAttribute('aria-pressed') === 'false'")
     late.get_by_test_id("join-submit").click()
     late.wait_for_url(re.compile(rf"\?room={code}"))
+
+
+def test_a_shared_regression_run_shows_its_mae_as_a_number_everywhere(open_page):
+    instructor, code = open_room(open_page)
+    participant = join(open_page, code, "Hopper")
+    participant.wait_for_url(re.compile(rf"\?room={code}"))
+    participant.wait_for_selector("body[data-ready=true]")
+    screen = open_page(f"/presenter.html?room={code}", width=1600, height=900)
+
+    instructor.locator("[data-dataset=plane]").click()  # a regression
+    set_field(instructor, "#epochs", 5000)
+    instructor.get_by_test_id("train").click()
+    instructor.wait_for_function("() => !document.getElementById('share-run').disabled")
+    instructor.get_by_test_id("share-run").click()
+    number = r"() => /^\d+\.\d{3}$/.test(document.querySelector('[data-testid=%s]').textContent)"
+    instructor.wait_for_function(number % "val-accuracy")  # the instructor's own page
+    participant.get_by_test_id("follow").wait_for()
+    participant.wait_for_function(r"() => /^\d+\.\d{3}$/.test(document.getElementById('follow-acc').textContent)")
+    screen.wait_for_function(number % "presenter-val")
+    assert "%" not in screen.locator("#p-train").text_content()
+    instructor.locator("#stop").click()
+    wait_for_state(instructor, "stopped")
+    assert "%" not in instructor.get_by_test_id("train-accuracy").text_content()

@@ -193,3 +193,47 @@ def test_a_diverging_run_says_so_and_suggests_a_lower_learning_rate(open_page):
     wait_for_state(page, "diverged")
     expect(page.locator("#diverged")).to_contain_text("Lower the learning rate (now 3)")
     assert page.locator("#train-metric-name").text_content() == "train MAE"  # regression: an error, not accuracy
+
+
+def test_changing_the_epochs_mid_run_keeps_the_runs_own_total(open_page):
+    page = open_page("/?exercise=ex1")
+    set_field(page, "#epochs", 3000)
+    page.get_by_test_id("train").click()
+    page.wait_for_function("() => Number(document.querySelector('[data-testid=epoch]').textContent) >= 3")
+    set_field(page, "#epochs", 10)  # the next run's: this one goes on to its own 3000
+    changed_at = epoch(page)
+    page.wait_for_function("n => Number(document.querySelector('[data-testid=epoch]').textContent) > n + 3",
+                           arg=changed_at)
+    expect(page.locator("#epoch-total")).to_have_text("/ 3000")
+    shown, width = page.evaluate("""() => [Number(document.querySelector('[data-testid=epoch]').textContent),
+        parseFloat(document.getElementById('progress-bar').style.width)]""")
+    assert shown > 10 and abs(width - 100 * shown / 3000) < 0.01  # not shown / 10: the bar is not full
+    assert page.locator("#run-state").text_content() == "training"  # the same run goes on
+    page.get_by_role("button", name="Stop").click()
+    wait_for_state(page, "stopped")
+    page.get_by_test_id("reset").click()
+    expect(page.locator("#epoch-total")).to_have_text("/ 10")  # no run: what the next one would train
+
+
+def test_a_regression_run_shows_its_mae_as_a_number(open_page):
+    page = open_page("/")
+    page.locator("[data-dataset=plane]").click()
+    set_field(page, "#epochs", 5)
+    page.get_by_test_id("train").click()
+    wait_for_state(page, "finished")
+    assert page.locator("#val-metric-name").text_content() == "val. MAE"
+    for test_id in ("train-accuracy", "val-accuracy", "test-accuracy"):
+        shown = page.get_by_test_id(test_id).text_content()
+        assert "%" not in shown and float(shown) >= 0, (test_id, shown)
+
+
+def test_the_course_exercises_come_from_the_catalog(open_page):
+    page = open_page("/?exercise=ex3")
+    exercises = page.evaluate("window.playground.page.catalog.exercises")
+    assert [e["id"] for e in exercises] == ["ex1", "ex2", "ex3"]
+    assert page.evaluate("window.playground.page.spec") == exercises[2]["spec"]
+    assert page.locator("[data-exercise=ex3]").get_attribute("class") == "current"
+    page.locator("[data-exercise=ex1]").click()
+    assert page.evaluate("window.playground.page.spec") == exercises[0]["spec"]
+    regularizations = page.locator("#regularization option").evaluate_all("options => options.map(o => o.value)")
+    assert regularizations == page.evaluate("window.playground.page.catalog.regularizations")

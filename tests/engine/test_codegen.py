@@ -196,6 +196,7 @@ def test_custom_points_are_embedded_exactly():
 
 # ----- Run for real: the figures come out and are as good as the playground's -----
 
+@pytest.mark.slow  # runs the exported scripts, each in its own Python
 def test_single_neuron_on_the_line(runs):
     result = ran(runs, "line_neuron")
     assert result["epochs_trained"] == 30
@@ -203,6 +204,7 @@ def test_single_neuron_on_the_line(runs):
     assert result["final_accuracy"] >= 0.85
 
 
+@pytest.mark.slow
 def test_parabola_with_two_hidden_layers(runs):
     result = ran(runs, "parabola_32_16")
     assert result["epochs_trained"] == 100
@@ -210,6 +212,7 @@ def test_parabola_with_two_hidden_layers(runs):
     assert result["test_accuracy"] >= 0.85
 
 
+@pytest.mark.slow
 def test_plane_regression(runs):
     result = ran(runs, "plane_mse")
     assert set(result) >= {"final_mae", "val_mae", "test_mae", "final_loss"}
@@ -218,6 +221,7 @@ def test_plane_regression(runs):
     assert result["test_mae"] < 0.05
 
 
+@pytest.mark.slow
 def test_early_stopping_without_test_set(runs):
     result = ran(runs, "l2_dropout_early")
     assert 3 < result["epochs_trained"] < 500  # stopped early, after at least `patience` epochs
@@ -225,6 +229,7 @@ def test_early_stopping_without_test_set(runs):
     assert "test_accuracy" not in result
 
 
+@pytest.mark.slow
 def test_script_result_is_close_to_the_playground(runs):
     from keras_playground.engine.session import TrainingSession
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from keras_playground.engine.bench import _fit_inputs
+from keras_playground.bench.engine import fit_inputs
 from keras_playground.engine.session import TrainingSession
 
 CASES = {
@@ -29,7 +29,7 @@ def test_twenty_epochs_give_the_weights_and_losses_of_model_fit(spec_factory, ca
     while not ours.finished:
         ours.train_epoch()
     theirs = TrainingSession(spec)
-    x, y, xv, yv = _fit_inputs(theirs)
+    x, y, xv, yv = fit_inputs(theirs)
     history = theirs.model.fit(x, y, batch_size=spec.training.batch_size, epochs=20, shuffle=False,
                                validation_data=(xv, yv), verbose=0).history
 

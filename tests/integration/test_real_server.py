@@ -86,6 +86,7 @@ def test_control_with_and_without_the_token(server):
     assert done["state"] == "stopped" and done["epochs"] < 5000
 
 
+@pytest.mark.slow  # two server starts
 def test_a_finished_run_is_read_back_after_a_restart(tmp_path):
     first = Server(tmp_path / "data").start()
     try:

@@ -156,17 +156,49 @@ def test_unknown_runs_read_as_closed_and_empty(make_bus):
     assert read(make_bus(), "ghost", 0) == ([], True)
 
 
-def test_a_reader_gets_the_newest_of_more_frames_than_one_read_holds(make_bus):
-    """A room's log is all frames (its views): after more changes than one read's batch,
+def test_a_reader_gets_the_newest_of_more_views_than_one_read_holds(make_bus):
+    """A room's log is all views kept latest: after more changes than one read's batch,
     a new reader still gets the newest at once."""
     from keras_playground.jobs.redis_bus import BATCH
 
     bus = make_bus()
     bus.open("room:R")
     for change in range(1, BATCH + 51):
-        bus.publish_json("room:R", "frame", f'{{"kind":"room","change":{change}}}')
-    events, closed = read(bus, "room:R", 0)
-    assert [e["change"] for e in events] == [BATCH + 50] and not closed
+        bus.publish_json("room:R", "room", f'{{"kind":"room","change":{change}}}', retain="latest")
+    found, closed = asyncio.run(bus.read("room:R", 0, 0.01))
+    assert [item.kind for item in found] == ["room"] and not closed
+    assert [json.loads(item.json)["change"] for item in found] == [BATCH + 50]
+
+
+def test_retain_latest_keeps_the_newest_of_each_kind_beside_the_events_kept_all(make_bus):
+    bus = make_bus()
+    bus.open("r")
+    for n in range(1, 4):
+        bus.publish("r", {"kind": "epoch", "epoch": n})
+        bus.publish("r", {"kind": "note", "n": n}, retain="latest")
+        bus.publish("r", {"kind": "view", "n": n}, retain="latest")
+    events, _ = read(bus, "r", 0)
+    assert [(e["kind"], e.get("epoch", e.get("n"))) for e in events] == [
+        ("epoch", 1), ("epoch", 2), ("epoch", 3), ("note", 3), ("view", 3)]
+    assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
+    assert [e["kind"] for e in bus.replay("r")] == ["epoch"] * 3  # a replay holds what is kept all
+    seen = events[-1]["seq"]
+    bus.publish("r", {"kind": "note", "n": 4}, retain="latest")
+    assert [(e["kind"], e["n"]) for e in read(bus, "r", seen)[0]] == [("note", 4)]
+
+
+def test_frames_are_kept_latest_unless_told_otherwise(make_bus):
+    bus = make_bus()
+    bus.open("r")
+    for n in range(1, 4):
+        bus.publish_json("r", "frame", f'{{"kind":"frame","epoch":{n}}}')  # the trainers' way
+        bus.publish_json("r", "status", f'{{"kind":"status","n":{n}}}')
+    kinds = [(e["kind"], e.get("epoch", e.get("n"))) for e in read(bus, "r", 0)[0]]
+    assert kinds == [("status", 1), ("status", 2), ("frame", 3), ("status", 3)]
+    with pytest.raises(ValueError):  # a log's end is always kept
+        bus.publish("r", {"kind": "done", "state": "finished"}, retain="latest")
+    with pytest.raises(ValueError):
+        bus.publish("r", {"kind": "epoch", "epoch": 1}, retain="newest")
 
 
 def test_a_frame_replaces_the_previous_marker_and_a_reader_midway_misses_nothing(redis_url, namespace):
@@ -187,7 +219,7 @@ def test_a_frame_replaces_the_previous_marker_and_a_reader_midway_misses_nothing
 def test_an_expiring_log_goes_when_its_time_comes_in_memory():
     now = [0.0]
     bus = MemoryBus(clock=lambda: now[0])
-    bus.publish_json("room:R", "frame", '{"kind":"room"}')
+    bus.publish_json("room:R", "room", '{"kind":"room"}', retain="latest")
     bus.expire("room:R", 60)
     now[0] = 59.0
     assert bus.exists("room:R") and read(bus, "room:R", 0)[0][0]["kind"] == "room"
@@ -197,10 +229,10 @@ def test_an_expiring_log_goes_when_its_time_comes_in_memory():
 
 def test_an_expiring_log_goes_when_its_time_comes_on_redis(redis_url, namespace):
     bus = RedisBus(redis_url, namespace)
-    bus.publish_json("room:R", "frame", '{"kind":"room"}')
+    bus.publish_json("room:R", "room", '{"kind":"room"}', retain="latest")
     bus.expire("room:R", 60)
     keys = [k for k in bus._keys("room:R").values() if bus.redis.exists(k)]
-    assert len(keys) == 4 and all(0 < bus.redis.ttl(k) <= 60 for k in keys)  # stream, seq, frame, last
+    assert len(keys) == 4 and all(0 < bus.redis.ttl(k) <= 60 for k in keys)  # stream, seq, latest, last
     bus.close()
 
 

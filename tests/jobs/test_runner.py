@@ -22,9 +22,11 @@ from keras_playground.engine.session import TrainingSession
 from keras_playground.jobs.bus import MemoryBus
 from keras_playground.jobs.distributed import DramatiqRunner, Keys, make_broker
 from keras_playground.jobs.redis_bus import RedisBus
-from keras_playground.jobs.runner import LocalRunner
-from keras_playground.jobs.training import Trainer, store_finisher
-from keras_playground.jobs.worker import WorkerContext, attach
+from keras_playground.backends import worker_context
+from keras_playground.jobs.ends import RunEnds
+from keras_playground.jobs.local import LocalRunner
+from keras_playground.jobs.training import Trainer
+from keras_playground.jobs.worker import attach
 from keras_playground.specs import parse_spec
 from keras_playground.store import RedisRunStore, SqliteRunStore
 
@@ -85,7 +87,7 @@ class Harness:
 def harness(request, tmp_path):
     if request.param == "local":
         store, bus = SqliteRunStore(tmp_path), MemoryBus()
-        runner = LocalRunner(Trainer(bus, store_finisher(store)), threads=THREADS)
+        runner = LocalRunner(Trainer(RunEnds(store, bus)), threads=THREADS)
         harness = Harness(runner, bus, store)
         harness.trainer = runner.trainer
         yield harness
@@ -98,7 +100,7 @@ def harness(request, tmp_path):
     runner = DramatiqRunner(bus, store, make_broker(url, ns), url=url, namespace=ns)
     settings = Settings(redis_url=url, heartbeat_seconds=0.2, worker_timeout=2)
     worker_broker = make_broker(url, ns)
-    context = WorkerContext(settings, namespace=ns, name=f"{ns}-worker")
+    context = worker_context(settings, namespace=ns, name=f"{ns}-worker")
     attach(worker_broker, context)
     worker = dramatiq.Worker(worker_broker, queues={"training"}, worker_threads=THREADS)
     worker.queue_prefetch = THREADS  # as `keras-playground worker` sets it
@@ -219,7 +221,7 @@ def test_a_run_left_paused_is_stopped_with_its_history_and_model(harness, monkey
 
 def test_a_worker_stops_runs_paused_longer_than_the_setting(redis_url, namespace):
     settings = Settings(redis_url=redis_url, paused_run_timeout=42)
-    context = WorkerContext(settings, namespace=namespace, name=f"{namespace}-worker")
+    context = worker_context(settings, namespace=namespace, name=f"{namespace}-worker")
     assert context.trainer.paused_timeout == 42
     for connection in (context.redis, context.store, context.bus):
         connection.close()
@@ -252,11 +254,12 @@ def test_runs_training_together_share_the_frame_budget():
     finished = threading.Event()
     ended = []
 
-    def on_finish(run_id, done, session):
-        ended.append(run_id)
-        finished.set()
+    class Recorder:  # a store that notes which runs ended
+        def finish(self, run_id, *args, **kwargs):
+            ended.append(run_id)
+            finished.set()
 
-    trainer = Trainer(MemoryBus(), on_finish, frames_per_second=20, frame_budget=2)
+    trainer = Trainer(RunEnds(Recorder(), MemoryBus()), frames_per_second=20, frame_budget=2)
     runner = LocalRunner(trainer, threads=4)
     long = parse_spec(spec(epochs=5000))
     try:
@@ -300,7 +303,7 @@ class FlakyStore:
 def test_a_store_that_fails_to_store_the_end_and_the_failure_ends_the_run_and_the_thread_goes_on(tmp_path):
     store, bus = SqliteRunStore(tmp_path), MemoryBus()
     flaky = FlakyStore(store)
-    trainer = Trainer(bus, store_finisher(flaky), retry_ends_every=0.2)
+    trainer = Trainer(RunEnds(flaky, bus, retry_every=0.2))
     runner = LocalRunner(trainer, threads=1)  # one thread: the next run proves it survived
     harness = Harness(runner, bus, store)
     try:
@@ -310,13 +313,13 @@ def test_a_store_that_fails_to_store_the_end_and_the_failure_ends_the_run_and_th
         assert "secret" not in end["message"]
         assert flaky.failures >= 2  # the end, then the failure: both refused
         assert store.get(first).ended is None and store.active_count("client") == 1  # kept in memory
-        assert trainer.ends.waiting() == [first]
+        assert trainer.ends.pending.waiting() == [first]
 
         flaky.broken = False  # the disk has room again: the kept end is stored
         wait_until(lambda: store.get(first).ended is not None)
         record = store.get(first)
         assert record.state == "failed" and [e["epoch"] for e in record.history] == [1, 2, 3, 4, 5]
-        assert store.active_count("client") == 0 and trainer.ends.waiting() == []
+        assert store.active_count("client") == 0 and trainer.ends.pending.waiting() == []
 
         second = harness.submit(spec(epochs=5))
         assert harness.end(second)["state"] == "finished"
@@ -335,7 +338,7 @@ def lab(redis_url, namespace):
                             worker_timeout=0.5)
     settings = Settings(redis_url=redis_url, heartbeat_seconds=0.2, worker_timeout=0.5)
     worker_broker = make_broker(redis_url, namespace)
-    context = WorkerContext(settings, namespace=namespace, name=f"{namespace}-worker")
+    context = worker_context(settings, namespace=namespace, name=f"{namespace}-worker")
     attach(worker_broker, context)
     worker_broker.emit_after("process_boot")  # as `dramatiq` does: starts the time limit's clock
     worker = dramatiq.Worker(worker_broker, queues={"training"}, worker_threads=1)
@@ -373,7 +376,7 @@ def test_a_worker_that_dies_right_after_claiming_a_run_has_it_failed_by_the_watc
     store, bus = RedisRunStore(redis_url, namespace), RedisBus(redis_url, namespace)
     runner = DramatiqRunner(bus, store, make_broker(redis_url, namespace), url=redis_url, namespace=namespace,
                             worker_timeout=0.5)
-    context = WorkerContext(Settings(redis_url=redis_url), namespace=namespace, name="dies:1")
+    context = worker_context(Settings(redis_url=redis_url), namespace=namespace, name="dies:1")
 
     frozen = threading.Event()
 
@@ -428,7 +431,7 @@ def fill(directory) -> Path:
 
 def test_a_full_disk_fails_the_run_visibly_and_the_server_trains_again_once_it_has_room(tiny_disk):
     store, bus = SqliteRunStore(tiny_disk), MemoryBus()
-    trainer = Trainer(bus, store_finisher(store), retry_ends_every=0.2)
+    trainer = Trainer(RunEnds(store, bus, retry_every=0.2))
     runner = LocalRunner(trainer, threads=1)
     harness = Harness(runner, bus, store)
     try:
@@ -440,7 +443,7 @@ def test_a_full_disk_fails_the_run_visibly_and_the_server_trains_again_once_it_h
         assert end["kind"] == "error" and re.match(r"Training failed \(error [0-9a-f]{8}\)", end["message"])
         assert str(tiny_disk) not in end["message"]
         assert store.get(first).ended is None and store.active_count("client") == 1  # the end waits for room
-        assert trainer.ends.waiting() == [first]
+        assert trainer.ends.pending.waiting() == [first]
 
         filler.unlink()
         wait_until(lambda: store.get(first).ended is not None)
@@ -500,13 +503,11 @@ def test_a_create_refused_by_a_full_disk_leaves_the_store_usable_once_it_has_roo
 
 def test_ends_a_web_replica_takes_on_are_retried_until_the_store_takes_them(redis_url, namespace):
     """A stop before start and a dead worker's run, while the store fails: each run still ends."""
-    from keras_playground.jobs.ends import Ends
-
     store, bus = RedisRunStore(redis_url, namespace), RedisBus(redis_url, namespace)
     flaky = FlakyStore(store)
     runner = DramatiqRunner(bus, flaky, make_broker(redis_url, namespace), url=redis_url, namespace=namespace,
                             worker_timeout=0.01)
-    runner.ends = Ends(retry_every=0.2)
+    runner.ends = RunEnds(flaky, bus, retry_every=0.2)
     keys = Keys(namespace)
     for run_id in ("queued", "lost"):
         store.create(run_id, "token", "client", spec())

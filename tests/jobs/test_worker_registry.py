@@ -2,10 +2,10 @@
 
 import redis
 
+from keras_playground.backends import worker_context
 from keras_playground.config import Settings
 from keras_playground.jobs.distributed import DramatiqRunner, make_broker
 from keras_playground.jobs.redis_bus import RedisBus
-from keras_playground.jobs.worker import WorkerContext
 from keras_playground.store import RedisRunStore
 
 
@@ -19,7 +19,7 @@ def test_live_workers_are_counted_from_their_heartbeats_without_a_scan(redis_url
     settings = Settings(redis_url=redis_url, data_dir=tmp_path, worker_timeout=30)
     runner = DramatiqRunner(RedisBus(redis_url, namespace), RedisRunStore(redis_url, namespace),
                             make_broker(redis_url, namespace), url=redis_url, namespace=namespace)
-    contexts = [WorkerContext(settings, namespace=namespace, name=f"{namespace}-w{i}") for i in range(2)]
+    contexts = [worker_context(settings, namespace=namespace, name=f"{namespace}-w{i}") for i in range(2)]
     for context in contexts:
         context._beat()
     for i in range(500):  # a busy keyspace: what a scan would have to walk

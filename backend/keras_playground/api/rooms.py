@@ -1,39 +1,34 @@
 """Rooms: open, join, share (follow mode), challenge, submit; the room's live stream.
 
-WS /api/rooms/{code}/stream sends JSON arrays of events, like a run's stream:
+WS /api/rooms/{code}/stream sends JSON arrays of events (classroom.events), like a run's
+stream:
 - `room`: the room's public view (participants, what the instructor shares, the
   challenge and its leaderboard), whenever it changes; only the newest matters;
 - `wall`: a participant's current run as the class wall shows it (epoch, accuracy, state,
-  a small boundary picture), at most WALL_INTERVAL apart per participant.
+  a small boundary picture), at most WALL_INTERVAL apart per participant
+  (classroom.wall makes the tiles; this reads the bus and sends them).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import contextlib
-import json
 import time
 from typing import Any
 
-import numpy as np
-from fastapi import APIRouter, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Request, Response, WebSocket
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..classroom import Classroom, RoomNotFound, room_log
-from ..data import problem_of
-from ..specs import DatasetSpec, SpecError, check_range
-from ..jobs.service import Busy
+from ..classroom import Classroom, RoomNotFound, RoomView, room_log
+from ..classroom.wall import WALL_INTERVAL, WallRun
+from ..jobs.service import Busy, RunNotFound
+from ..specs import SpecError, check_range
 from .deps import AddressDep, TokenDep, address_of, bearer_token
-from .stream import read_through_outages
-from .ws_guard import (CLOSE_NORMAL, CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN, CLOSE_UNKNOWN, HANDSHAKE_TIMEOUT,
-                       origin_refused, refuse)
+from .ws import WAIT, Sender, pump, read_through_outages
+from .ws_guard import CLOSE_TRY_AGAIN, CLOSE_UNKNOWN, HANDSHAKE_TIMEOUT, origin_refused, refuse
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
 
-WALL_INTERVAL = 0.25  # seconds between two wall updates of one participant
-WAIT = 15.0
-SEND_TIMEOUT = 30.0
+__all__ = ["router", "WALL_INTERVAL"]  # bench.wall reads the wall's interval here
 
 
 def _classroom(request: Request, code: str | None = None) -> Classroom:
@@ -102,7 +97,7 @@ def get_room(request: Request, code: str):
 @router.get("/{code}/leaderboard")
 def get_leaderboard(request: Request, code: str):
     view = _classroom(request, code).view(code)
-    return {"challenge": view["challenge"], "leaderboard": view["leaderboard"]}
+    return {"challenge": view.challenge, "leaderboard": view.leaderboard}
 
 
 @router.post("/{code}/join", status_code=201)
@@ -167,28 +162,20 @@ def close_room(request: Request, code: str, token: TokenDep):
 
 # ----- the live stream: the room's view, and the class wall -----
 
-def _thumbnail(frame: dict) -> dict:
-    """The frame's boundary at half its side (every other cell): enough for a wall tile."""
-    side = frame["resolution"]
-    cells = np.frombuffer(base64.b64decode(frame["boundary"]), dtype=np.uint8).reshape(side, side)
-    small = np.ascontiguousarray(cells[::2, ::2])
-    return {"resolution": small.shape[0], "boundary": base64.b64encode(small.tobytes()).decode("ascii")}
-
-
 def _failed(task: asyncio.Task) -> bool:
     return task.done() and not task.cancelled() and task.exception() is not None
 
 
-class Wall:
-    """Follows the current run of every participant and sends their tiles, throttled."""
+class WallFollower:
+    """Follows the current run of every participant and sends their tiles (WallRun)."""
 
-    def __init__(self, service, send, ws: WebSocket):
-        self.service, self.send, self.ws = service, send, ws
+    def __init__(self, ws: WebSocket, out: Sender):
+        self.ws, self.out, self.service = ws, out, ws.app.state.service
         self.followed: dict[str, tuple[str, asyncio.Task]] = {}  # participant -> (run id, reader)
 
-    def sync(self, view: dict) -> None:
+    def sync(self, view: RoomView) -> None:
         """Follow the runs the room's view names now; drop the rest."""
-        wanted = {p["id"]: p["run_id"] for p in view["participants"] if p["run_id"]}
+        wanted = {p.id: p.run_id for p in view.participants if p.run_id}
         for pid, (run_id, task) in list(self.followed.items()):
             if wanted.get(pid) != run_id:
                 task.cancel()
@@ -204,47 +191,27 @@ class Wall:
             task.cancel()
 
     async def _follow(self, pid: str, run_id: str) -> None:
-        tile = {"kind": "wall", "participant": pid, "run_id": run_id, "epoch": 0, "epochs": None,
-                "metric": None, "val_metric": None, "state": "queued", "at": None}
-        record = await asyncio.to_thread(self.service.store.get, run_id)
-        if record is None:
+        try:
+            run = await asyncio.to_thread(self.service.view, run_id, replay=False)
+        except RunNotFound:
             return
-        tile["epochs"] = record.spec["training"]["epochs"]
-        tile["problem"], _ = problem_of(DatasetSpec.model_validate(record.spec["dataset"]))  # the colours
-        if not await asyncio.to_thread(self.service.bus.exists, run_id):  # ended before this server started
-            done = record.done or {}
-            tile.update(state=record.state, epoch=done.get("epochs", 0), metric=done.get("metric"),
-                        val_metric=done.get("val_metric"))
-            await self.send([tile])
+        wall = WallRun(pid, run_id, run.record.spec)
+        if not run.live:  # ended before this server started
+            await self.out.send(wall.ended(run.state, run.done).as_json())
             return
-        after, sent_at, dirty, frame = 0, 0.0, False, None
+        after = 0
         while True:
             read = await read_through_outages(self.ws, self.service.bus, run_id, after, min(WALL_INTERVAL, WAIT))
             if read is None:
                 return
             found, closed = read
             for item in found:
-                after, dirty = item.seq, True
-                if item.kind == "frame":
-                    frame = item.json  # parsed only if it is still the newest when a tile goes out
-                    continue
-                event = json.loads(item.json)
-                kind = event["kind"]
-                if kind == "epoch":
-                    tile.update(epoch=event["epoch"], metric=event["metric"], val_metric=event["val_metric"])
-                elif kind == "status":
-                    tile["state"] = event["state"]
-                elif kind in ("done", "error"):
-                    tile["state"] = event.get("state", "failed")
+                after = item.seq
+                wall.fold(item.kind, item.json)
             now = time.monotonic()
-            if dirty and (closed or now - sent_at >= WALL_INTERVAL):
-                if frame is not None:
-                    tile.update(_thumbnail(json.loads(frame)))
-                    frame = None
-                tile["at"] = time.time()
-                await self.send([dict(tile)])
-                sent_at, dirty = now, False
-            if closed and not dirty:
+            if wall.due(now, closed):
+                await self.out.send(wall.take(now, time.time()).as_json())
+            if closed:
                 return
 
 
@@ -266,51 +233,25 @@ async def room_stream(ws: WebSocket, code: str):
         await refuse(ws, CLOSE_TRY_AGAIN, "the room store did not answer; try again later")
         return
     await ws.accept()
-    lock = asyncio.Lock()
-    too_slow = asyncio.Event()  # a send (the view's or a wall tile's) timed out
-
-    async def send(events: list[dict]) -> None:
-        async with lock:
-            try:
-                await asyncio.wait_for(ws.send_text(json.dumps(events, separators=(",", ":"))), SEND_TIMEOUT)
-            except asyncio.TimeoutError:
-                too_slow.set()
-                raise
-
-    wall = Wall(ws.app.state.service, send, ws)
-    log = room_log(view["code"])
+    log = room_log(view.code)
     await asyncio.to_thread(classroom.bus.open, log)
 
-    async def follow_room() -> None:
-        await send([view])
-        wall.sync(view)
-        after = 0
-        while True:
-            read = await read_through_outages(ws, classroom.bus, log, after)  # Redis restarting: wait
-            if read is None:
-                return
-            found, _ = read
-            if found:  # views are kept newest-only: the last is the room as it is now
-                after = found[-1].seq
-                latest = json.loads(found[-1].json)
-                await send([latest])
-                wall.sync(latest)
+    async def follow_room(out: Sender) -> None:
+        wall = WallFollower(ws, out)
+        try:
+            await out.send(view.model_dump_json())
+            wall.sync(view)
+            after = 0
+            while True:
+                read = await read_through_outages(ws, classroom.bus, log, after)  # Redis restarting: wait
+                if read is None:
+                    return
+                found, _ = read
+                if found:  # views are kept newest-only: the last is the room as it is now
+                    after = found[-1].seq
+                    await out.send(found[-1].json)
+                    wall.sync(RoomView.model_validate_json(found[-1].json))
+        finally:
+            wall.stop()
 
-    async def drain() -> None:
-        with contextlib.suppress(WebSocketDisconnect):
-            while (await ws.receive())["type"] != "websocket.disconnect":
-                pass
-
-    tasks = {asyncio.create_task(follow_room()), asyncio.create_task(drain()),
-             asyncio.create_task(too_slow.wait())}
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        wall.stop()
-        with contextlib.suppress(Exception):
-            if too_slow.is_set():
-                await ws.close(code=CLOSE_TOO_SLOW, reason="client too slow")
-            else:
-                await ws.close(code=CLOSE_NORMAL)
+    await pump(ws, follow_room)

@@ -14,18 +14,11 @@ import keras
 import numpy as np
 
 from ..data import compute_features
+from ..engine.model import targets
+from ..engine.pool import ProgramPool
+from ..engine.session import TrainingSession, plane_grid
 from ..specs import RunSpec, parse_spec
-from .model import targets
-from .pool import ProgramPool
-from .session import TrainingSession, plane_grid
-
-REFERENCE = {
-    "dataset": {"name": "parabola", "n_train": 200, "n_val": 50, "n_test": 50, "seed": 7},
-    "features": ["x1", "x2"],
-    "layers": [{"units": 8, "activation": "tanh"}, {"units": 8, "activation": "tanh"}],
-    "training": {"optimizer": "sgd", "learning_rate": 0.1, "batch_size": 10, "epochs": 200,
-                 "seed": 1, "shuffle": False, "frame_every": 1},
-}
+from .harness import REFERENCE
 
 
 def reference_spec(**training) -> RunSpec:
@@ -33,7 +26,8 @@ def reference_spec(**training) -> RunSpec:
     return parse_spec(raw)
 
 
-def _fit_inputs(session: TrainingSession):
+def fit_inputs(session: TrainingSession):
+    """The arrays model.fit trains on for a session: (x, y) and the validation (x, y)."""
     spec, data = session.spec, session.data
     x = compute_features(data.x_train, spec.features)
     y = targets(data.y_train, session.kind, session.n_classes)
@@ -74,7 +68,7 @@ class _GridEveryEpoch(keras.callbacks.Callback):
 def fit_figures(spec: RunSpec) -> dict:
     started = time.perf_counter()
     session = TrainingSession(spec)  # same data and same model construction
-    x, y, xv, yv = _fit_inputs(session)
+    x, y, xv, yv = fit_inputs(session)
     grid = compute_features(plane_grid(session.data.extent, 64), spec.features)
     callback = _GridEveryEpoch(grid)
     callback.stamps[0] = started
@@ -92,7 +86,7 @@ def equivalence(spec: RunSpec, epochs: int = 20) -> float:
     while not ours.finished:
         ours.train_epoch()
     theirs = TrainingSession(spec)
-    x, y, _, _ = _fit_inputs(theirs)
+    x, y, _, _ = fit_inputs(theirs)
     theirs.model.fit(x, y, batch_size=spec.training.batch_size, epochs=epochs, shuffle=False, verbose=0)
     return max(float(np.max(np.abs(a - b)))
                for a, b in zip(ours.model.get_weights(), theirs.model.get_weights()))

@@ -15,9 +15,8 @@ import json
 import tempfile
 import time
 
-from .loadbench import start_server
+from .harness import CHROMIUM, CLASS_SETTINGS, Server
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's package; the tests use it too
 SPEC = {
     "dataset": {"name": "course_spiral", "n_train": 400, "n_val": 100, "n_test": 100},
     "features": ["x1", "x2"],
@@ -55,10 +54,10 @@ def run_page_bench(seconds: float = 8.0, rates: tuple[float, ...] = (20.0, 60.0)
         try:
             for rate in rates:
                 with tempfile.TemporaryDirectory() as data_dir:
-                    process, url = start_server(data_dir, {"PLAYGROUND_FRAMES_PER_SECOND": str(rate)})
+                    server = Server(data_dir, **{**CLASS_SETTINGS, "frames_per_second": rate}).start()
                     try:
                         page = browser.new_page(viewport={"width": 1280, "height": 720})
-                        page.goto(url + _link(SPEC))
+                        page.goto(server.url + _link(SPEC))
                         page.wait_for_selector("body[data-ready=true]", timeout=60_000)
                         page.get_by_test_id("train").click()
                         page.wait_for_function("() => (window.playground.page.run?.epoch ?? 0) >= 20", timeout=60_000)
@@ -67,8 +66,7 @@ def run_page_bench(seconds: float = 8.0, rates: tuple[float, ...] = (20.0, 60.0)
                         results.append(figures)
                         page.close()
                     finally:
-                        process.terminate()
-                        process.wait(60)
+                        server.stop()
         finally:
             browser.close()
     return {"workload": "spiral, 6 hidden layers x 8 tanh, neuron thumbnails, 1280x720 headless Chromium",

@@ -1,7 +1,7 @@
 """The classroom benchmark: N participants press Train at once on a real server.
 
-Each participant creates a run of the reference workload (engine.bench.REFERENCE, its
-own training seed and client id) and streams it to the end over a real WebSocket.
+Each participant creates a run of the reference workload (harness.REFERENCE, its own
+training seed and client id) and streams it to the end over a real WebSocket.
 Reported per N: time from POST to the first epoch event (p50, p95), epoch events and
 frames received per second per client, aggregate epochs per second, server RSS, and how
 many `done` events arrived. Then RSS over many sequential runs, where a leak would show.
@@ -12,29 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import httpx
 import numpy as np
 from websockets.asyncio.client import connect
 
-from .engine.bench import REFERENCE
+from .harness import (CLASS_SETTINGS, REFERENCE_WORKLOAD, RUN_TIMEOUT, Server, percentile, reference_run,
+                      rss_mb, ws_base)
 
-RUN_TIMEOUT = 300.0  # seconds a run may take before it counts as not delivered
 TARGETS = {"p95_first_epoch_seconds": 5.0, "aggregate_epochs_per_second": 500.0}
 
 
-def _spec(seed: int, epochs: int) -> dict:
-    return {**REFERENCE, "training": {**REFERENCE["training"], "seed": seed, "epochs": epochs}}
-
-
-async def _participant(http: httpx.AsyncClient, ws_base: str, spec: dict, client_id: str,
+async def _participant(http: httpx.AsyncClient, ws_root: str, spec: dict, client_id: str,
                        go: asyncio.Event) -> dict:
     await go.wait()
     posted = time.perf_counter()
@@ -52,7 +43,7 @@ async def _participant(http: httpx.AsyncClient, ws_base: str, spec: dict, client
     first_message = None
     try:
         async with asyncio.timeout(RUN_TIMEOUT):
-            async with connect(f"{ws_base}/api/runs/{run_id}/stream", max_size=None) as ws:
+            async with connect(f"{ws_root}/api/runs/{run_id}/stream", max_size=None) as ws:
                 async for message in ws:
                     now = time.perf_counter()
                     first_message = first_message or now
@@ -73,11 +64,12 @@ async def _participant(http: httpx.AsyncClient, ws_base: str, spec: dict, client
     return result
 
 
-async def _round(base: str, n: int, epochs: int) -> dict:
-    ws_base = base.replace("http://", "ws://", 1)
+async def class_round(base: str, n: int, epochs: int) -> dict:
+    """`n` participants of the server at `base` press Train at the same moment; the figures."""
+    ws = ws_base(base)
     go = asyncio.Event()
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
-        tasks = [asyncio.create_task(_participant(http, ws_base, _spec(i + 1, epochs), f"bench-{n}-{i}", go))
+        tasks = [asyncio.create_task(_participant(http, ws, reference_run(i + 1, epochs), f"bench-{n}-{i}", go))
                  for i in range(n)]
         await asyncio.sleep(0.2)  # every participant is waiting on the same start
         started = time.perf_counter()
@@ -91,8 +83,8 @@ async def _round(base: str, n: int, epochs: int) -> dict:
     return {
         "participants": n,
         "done_delivered": len(delivered),
-        "first_epoch_p50_seconds": float(np.percentile(firsts, 50)) if firsts else None,
-        "first_epoch_p95_seconds": float(np.percentile(firsts, 95)) if firsts else None,
+        "first_epoch_p50_seconds": percentile(firsts, 50),
+        "first_epoch_p95_seconds": percentile(firsts, 95),
         "epochs_per_second_per_client": float(np.mean([r["epochs"] / r["streamed_seconds"] for r in delivered]))
         if delivered else 0.0,
         "frames_per_second_per_client": float(np.mean([r["frames"] / r["streamed_seconds"] for r in delivered]))
@@ -106,77 +98,37 @@ async def _round(base: str, n: int, epochs: int) -> dict:
 async def _sequential(base: str, runs: int, pid: int | None) -> list[dict]:
     """RSS before and after every quarter of `runs` short runs, one after another."""
     checkpoints = [{"runs": 0, "rss_mb": rss_mb(pid)}]
-    ws_base = base.replace("http://", "ws://", 1)
     go = asyncio.Event()
     go.set()
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
         for i in range(1, runs + 1):
-            await _participant(http, ws_base, _spec(i, 20), "bench-sequential", go)
+            await _participant(http, ws_base(base), reference_run(i, 20), "bench-sequential", go)
             if i % max(runs // 4, 1) == 0 or i == runs:
                 checkpoints.append({"runs": i, "rss_mb": rss_mb(pid)})
     return checkpoints
-
-
-def rss_mb(pid: int | None) -> float | None:
-    """Resident memory of a process, in MiB (Linux)."""
-    if pid is None:
-        return None
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(data_dir: str, settings: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {**os.environ, "PLAYGROUND_DATA_DIR": data_dir, "TF_CPP_MIN_LOG_LEVEL": "3",
-           "PLAYGROUND_MAX_ACTIVE_RUNS": "64", "PLAYGROUND_MAX_RUNS_PER_CLIENT": "3",
-           # A class from one loopback address: lift the per-address limits a NAT'd class would share.
-           "PLAYGROUND_RUNS_PER_ADDRESS_PER_MINUTE": "1000000", "PLAYGROUND_JOINS_PER_ADDRESS_PER_MINUTE": "1000000",
-           **(settings or {})}
-    process = subprocess.Popen([sys.executable, "-m", "keras_playground.cli", "serve", "--port", str(port)],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the server exited while starting")
-        try:
-            if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                return process, base
-        except httpx.TransportError:
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError("the server did not answer within 120 s")
 
 
 def run_load_bench(clients: list[int], sequential: int = 300, epochs: int = 200,
                    url: str | None = None) -> dict:
     """Rounds of `clients` participants, then `sequential` short runs; against `url` or a
     server started here (whose RSS is then reported)."""
-    process = None
+    server = None
     with tempfile.TemporaryDirectory() as data_dir:
         if url is None:
-            process, url = start_server(data_dir)
-        pid = process.pid if process else None
+            server = Server(data_dir, **CLASS_SETTINGS).start()
+            url = server.url
+        pid = server.pid if server else None
         try:
             rounds = []
             for n in clients:
-                figures = asyncio.run(_round(url, n, epochs))
+                figures = asyncio.run(class_round(url, n, epochs))
                 figures["server_rss_mb"] = rss_mb(pid)
                 rounds.append(figures)
             leak = asyncio.run(_sequential(url, sequential, pid)) if sequential else []
         finally:
-            if process is not None:
-                process.terminate()
-                process.wait(60)
-    return {"workload": "reference (parabola, 200 points, 2-8-8-1 tanh, SGD, batch 10, a frame every epoch)",
+            if server is not None:
+                server.stop()
+    return {"workload": REFERENCE_WORKLOAD,
             "epochs": epochs, "rounds": rounds, "sequential": leak, "targets": TARGETS}
 
 

@@ -4,9 +4,8 @@ A real server, a room, N participants joined, each training the reference worklo
 streaming its own run, and one demo screen on the room's stream. For every epoch of
 every participant, the delay is the time from the participant's page receiving that
 epoch to the wall first showing it or a later one (both clients in this process, one
-clock). The wall
-sends at most one tile per participant every WALL_INTERVAL (0.25 s), so this is also
-how fresh the wall is.
+clock). The wall sends at most one tile per participant every WALL_INTERVAL (0.25 s),
+so this is also how fresh the wall is.
 """
 
 from __future__ import annotations
@@ -18,21 +17,20 @@ import tempfile
 import time
 
 import httpx
-import numpy as np
 from websockets.asyncio.client import connect
 
-from .api.rooms import WALL_INTERVAL
-from .loadbench import RUN_TIMEOUT, _spec, rss_mb, start_server
+from ..api.rooms import WALL_INTERVAL
+from .harness import CLASS_SETTINGS, RUN_TIMEOUT, Server, percentile, reference_run, rss_mb, ws_base
 
 
-async def _participant(http, ws_base, code, i, epochs, go, seen):
+async def _participant(http, ws_root, code, i, epochs, go, seen):
     joined = (await http.post(f"/api/rooms/{code}/join", json={"name": f"participant {i + 1}"})).json()
     await go.wait()
-    created = await http.post("/api/runs", json=_spec(i + 1, epochs), headers={"X-Client-Id": f"wall-{i}"})
+    created = await http.post("/api/runs", json=reference_run(i + 1, epochs), headers={"X-Client-Id": f"wall-{i}"})
     run = created.json()
     await http.post(f"/api/rooms/{code}/runs", json={"run_id": run["id"], "run_token": run["token"]},
                     headers={"Authorization": f"Bearer {joined['token']}"})
-    async with connect(f"{ws_base}/api/runs/{run['id']}/stream", max_size=None) as ws:
+    async with connect(f"{ws_root}/api/runs/{run['id']}/stream", max_size=None) as ws:
         async for message in ws:
             now = time.perf_counter()
             for event in json.loads(message):
@@ -42,8 +40,8 @@ async def _participant(http, ws_base, code, i, epochs, go, seen):
                     return
 
 
-async def _wall(ws_base, code, tiles, stop):
-    async with connect(f"{ws_base}/api/rooms/{code}/stream", max_size=None) as ws:
+async def _wall(ws_root, code, tiles, stop):
+    async with connect(f"{ws_root}/api/rooms/{code}/stream", max_size=None) as ws:
         while not stop.is_set():
             try:
                 message = await asyncio.wait_for(ws.recv(), 0.5)
@@ -56,12 +54,12 @@ async def _wall(ws_base, code, tiles, stop):
 
 
 async def _bench(base, participants, epochs):
-    ws_base = base.replace("http://", "ws://", 1)
+    ws = ws_base(base)
     seen, tiles, go, stop = {}, [], asyncio.Event(), asyncio.Event()
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
         code = (await http.post("/api/rooms", json={"title": "wall bench"})).json()["code"]
-        wall = asyncio.create_task(_wall(ws_base, code, tiles, stop))
-        people = [asyncio.create_task(_participant(http, ws_base, code, i, epochs, go, seen))
+        wall = asyncio.create_task(_wall(ws, code, tiles, stop))
+        people = [asyncio.create_task(_participant(http, ws, code, i, epochs, go, seen))
                   for i in range(participants)]
         await asyncio.sleep(1.0)  # everyone has joined; the wall is connected
         started = time.perf_counter()
@@ -75,8 +73,8 @@ async def _bench(base, participants, epochs):
     per_participant = len(tiles) / max(participants, 1) / wall_seconds
     return {"participants": participants, "epochs": epochs, "tiles": len(tiles),
             "tiles_per_second_per_participant": per_participant,
-            "latency_p50_seconds": float(np.percentile(delays, 50)) if delays else None,
-            "latency_p95_seconds": float(np.percentile(delays, 95)) if delays else None,
+            "latency_p50_seconds": percentile(delays, 50),
+            "latency_p95_seconds": percentile(delays, 95),
             "latency_max_seconds": max(delays) if delays else None,
             "participants_on_wall": len({pid for pid, _, _ in tiles}),
             "last_epoch_on_wall": min((max(e for p, e, _ in tiles if p == pid)
@@ -102,13 +100,12 @@ def _delays(seen: dict, tiles: list) -> list[float]:
 
 def run_wall_bench(participants: int = 30, epochs: int = 200) -> dict:
     with tempfile.TemporaryDirectory() as data_dir:
-        process, base = start_server(data_dir, {"PLAYGROUND_MAX_RUNS_PER_CLIENT": "3"})
+        server = Server(data_dir, **CLASS_SETTINGS).start()
         try:
-            report = asyncio.run(_bench(base, participants, epochs))
-            report["server_rss_mb"] = rss_mb(process.pid)
+            report = asyncio.run(_bench(server.url, participants, epochs))
+            report["server_rss_mb"] = rss_mb(server.pid)
         finally:
-            process.terminate()
-            process.wait(60)
+            server.stop()
     report["wall_interval_seconds"] = WALL_INTERVAL
     return report
 

@@ -28,7 +28,7 @@ import types
 
 from ..data import CUSTOM, DATASETS, compute_features, merged_params, natural_loss, problem_of
 from ..specs import RunSpec
-from .model import LOSS_NAMES  # the script compiles with the very loss the engine uses
+from .names import LOSS_NAMES  # the script compiles with the very loss the engine uses
 
 RULE = "# " + "-" * 66
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import queue
 import time
 from dataclasses import dataclass
-from typing import Callable, Literal, Protocol
+from typing import TYPE_CHECKING, Callable, Literal, Protocol
 
 from ..specs import DoneEvent, Event, StatusEvent
-from .session import TrainingSession
+
+if TYPE_CHECKING:  # the web side passes commands on without importing TensorFlow
+    from .session import TrainingSession
 
 Action = Literal["pause", "resume", "step", "stop", "learning_rate"]
 

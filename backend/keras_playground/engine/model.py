@@ -14,22 +14,11 @@ import numpy as np
 from keras import layers
 
 from ..specs import RunSpec
+from .names import LOSS_NAMES
 
 # Keras names layers from process-wide counters; building from several training
 # threads at once must not interleave.
 BUILD_LOCK = threading.Lock()
-
-LOSS_NAMES = {
-    "binary_crossentropy": "binary_crossentropy",
-    "categorical_crossentropy": "categorical_crossentropy",
-    "mse": "mean_squared_error",
-    "mae": "mean_absolute_error",
-}
-
-
-def metric_name(kind: str) -> str:
-    """The metric a problem is judged by: accuracy, or mean absolute error for regression."""
-    return "mae" if kind == "regression" else "accuracy"
 
 
 def _metric(kind: str) -> keras.metrics.Metric:

@@ -22,7 +22,8 @@ import tensorflow as tf
 
 from ..data import compute_features, make_dataset, natural_loss
 from ..specs import DoneEvent, EpochEvent, Event, FrameEvent, LayerWeights, RunSpec
-from .model import build_model, metric_name, output_units, targets
+from .model import build_model, output_units, targets
+from .names import metric_name
 from .pool import PROGRAMS, ProgramPool
 from .program import EpochProgram, evaluate
 

@@ -1,11 +1,12 @@
 """The event bus: training threads publish a run's events, stream readers read them.
 
-Each run has one log, shared by all its readers. The log keeps every `status`, `epoch`,
-`done` and `error` event, but only the newest `frame`: a reader that falls behind
-gets every epoch and the latest picture, never a backlog of stale frames, and a slow
-reader costs no memory of its own. Events carry a sequence number; a reader asks for
-everything after the last number it saw, so a late joiner or a reconnecting client
-replays the whole curve first.
+Each run has one log, shared by all its readers. What a log keeps of an event is the
+publisher's choice, its `retain`: "all" (every `status`, `epoch`, `done` and `error`)
+or "latest" (only the newest event of its kind: a run's frames, a room's views). A
+reader that falls behind gets every epoch and the latest picture, never a backlog of
+stale frames, and a slow reader costs no memory of its own. Events carry a sequence
+number; a reader asks for everything after the last number it saw, so a late joiner or
+a reconnecting client replays the whole curve first.
 
 Backends: `MemoryBus` (one process) here; `redis_bus.RedisBus` for several processes.
 """
@@ -20,6 +21,7 @@ import time
 from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -31,47 +33,68 @@ class Logged:
 
 FINAL_KINDS = ("done", "error")
 
+Retain = Literal["all", "latest"]
+# What a log keeps of a kind when its publisher does not say: of a run's frames, only the
+# newest (the trainers publish them with the other events; a room publishes its views
+# with retain="latest" itself).
+DEFAULT_RETAIN: dict[str, Retain] = {"frame": "latest"}
+
+
+def retain_of(kind: str, retain: Retain | None) -> Retain:
+    """What a log keeps of an event of `kind` published with `retain` (None: the default)."""
+    retain = retain or DEFAULT_RETAIN.get(kind, "all")
+    if retain not in ("all", "latest"):
+        raise ValueError(f"retain: {retain!r} is not 'all' or 'latest'")
+    if retain == "latest" and kind in FINAL_KINDS:
+        raise ValueError(f"a log's end ({kind}) is always kept: it cannot be retain='latest'")
+    return retain
+
 
 @dataclass
 class RunLog:
-    events: list[Logged] = field(default_factory=list)  # all but frames
-    frame: Logged | None = None
+    events: list[Logged] = field(default_factory=list)  # those kept all
+    latest: dict[str, Logged] = field(default_factory=dict)  # kind -> the newest of those kept latest
     seq: int = 0
     closed: bool = False
 
-    def append(self, kind: str, text: str) -> Logged:
+    def append(self, kind: str, text: str, retain: Retain = "all") -> Logged:
         """`text`: the event as a JSON object; its sequence number is spliced in."""
         self.seq += 1
         item = Logged(self.seq, kind, f'{{"seq":{self.seq},{text[1:]}')
-        if kind == "frame":
-            self.frame = item
+        if retain == "latest":
+            self.latest[kind] = item
         else:
             self.events.append(item)
             self.closed = self.closed or kind in FINAL_KINDS
         return item
 
     def after(self, seq: int) -> list[Logged]:
-        """Everything newer than `seq`, in order; of frames only the newest."""
+        """Everything newer than `seq`, in order; of a kind kept latest only the newest."""
         # events is ordered by seq: find the first newer one from the end (readers are usually close).
         i = len(self.events)
         while i > 0 and self.events[i - 1].seq > seq:
             i -= 1
         found = self.events[i:]
-        if self.frame is not None and self.frame.seq > seq:
-            found = sorted([*found, self.frame], key=lambda e: e.seq)
+        newer = [item for item in self.latest.values() if item.seq > seq]
+        if newer:
+            found = sorted([*found, *newer], key=lambda e: e.seq)
         return found
 
 
 class EventBus(ABC):
     """Publish from any thread; read from the event loop."""
 
-    def publish(self, run_id: str, event: dict) -> None:
+    def publish(self, run_id: str, event: dict, retain: Retain | None = None) -> None:
         """Append one event (a JSON-able dict with a `kind`) to the run's log."""
-        self.publish_json(run_id, event["kind"], json.dumps(event, separators=(",", ":"), allow_nan=False))
+        self.publish_json(run_id, event["kind"], json.dumps(event, separators=(",", ":"), allow_nan=False),
+                          retain)
 
     @abstractmethod
-    def publish_json(self, run_id: str, kind: str, text: str) -> None:
-        """Append one event already serialized as a JSON object (serialized once, sent as is)."""
+    def publish_json(self, run_id: str, kind: str, text: str, retain: Retain | None = None) -> None:
+        """Append one event already serialized as a JSON object (serialized once, sent as is).
+        `retain`: "all" keeps it; "latest" keeps it until the next event of its `kind`
+        published with "latest" replaces it (a reader gets only the newest, wherever it
+        is). None: DEFAULT_RETAIN (frames "latest", everything else "all")."""
 
     @abstractmethod
     async def read(self, run_id: str, after: int, timeout: float) -> tuple[list[Logged], bool]:
@@ -88,7 +111,7 @@ class EventBus(ABC):
 
     @abstractmethod
     def replay(self, run_id: str) -> list[dict]:
-        """Every kept event of the run so far (no frames), as dicts."""
+        """Every event of the run so far kept "all" (no frames), as dicts."""
 
     @abstractmethod
     def forget(self, run_id: str) -> None:
@@ -125,14 +148,15 @@ class MemoryBus(EventBus):
             self._drop_expired()
             self._logs.setdefault(run_id, RunLog())
 
-    def publish_json(self, run_id: str, kind: str, text: str) -> None:
+    def publish_json(self, run_id: str, kind: str, text: str, retain: Retain | None = None) -> None:
+        retain = retain_of(kind, retain)
         with self._lock:
             self._drop_expired()
             log = self._logs.setdefault(run_id, RunLog())
             was_closed = log.closed
             if was_closed and kind in FINAL_KINDS:
                 return  # a log ends once: an end told again (a retry) is dropped
-            log.append(kind, text)
+            log.append(kind, text, retain)
             if log.closed and not was_closed:
                 self._ended.append(run_id)
                 while len(self._ended) > self._keep_ended:

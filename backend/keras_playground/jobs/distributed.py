@@ -27,13 +27,12 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from ..engine.control import Command
-from ..specs import ErrorEvent, RunSpec, StatusEvent
+from ..specs import RunSpec, StatusEvent
 from ..store import RunStore
 from ..store.redis_client import OUTAGE_ERRORS, WEB_RETRY_SECONDS, connect
-from .ends import Ends
+from .ends import RunEnds
 from .redis_bus import RedisBus
 from .runner import Runner
-from .training import unstarted_done
 
 log = logging.getLogger(__name__)
 
@@ -124,15 +123,7 @@ class DramatiqRunner(Runner):
         self.actor = declare_actor(broker, _runs_on_workers)
         # The ends this replica takes on (a stop before start, a dead worker's run): stored,
         # then told, retried in the background while Redis is out, so each run does end.
-        self.ends = Ends()
-
-    def _end(self, run_id: str, state: str, history: list[dict], done: dict | None, event) -> None:
-        """As the trainer ends a run: `done` once the record is stored (a client reading the
-        run on `done` finds it final), an `error` at once, whatever the store does."""
-        self.ends.settle(run_id, "storing its end", lambda: self.store.finish(run_id, state, history, done))
-        self.ends.settle(run_id, f"publishing {event.kind}",
-                         lambda: self.bus.publish_json(run_id, event.kind, event.model_dump_json()),
-                         after_earlier=event.kind == "done")
+        self.ends = RunEnds(store, bus)
 
     def submit(self, run_id: str, spec: RunSpec, paused: bool = False) -> None:
         # The status first: the worker's `running` must never come before it.
@@ -145,8 +136,7 @@ class DramatiqRunner(Runner):
         if command.action == "stop" and self.redis.set(self.keys.claim(run_id), "web", nx=True,
                                                        ex=CLAIM_SECONDS):
             # No worker has started it: end it here; the worker that gets it will skip it.
-            done = unstarted_done("Stopped before it started.")
-            self._end(run_id, "stopped", [], done.model_dump(mode="json"), done)
+            self.ends.stopped_before_start(run_id)
             return True
         key = self.keys.control(run_id)
         with self.redis.pipeline() as pipe:
@@ -158,8 +148,8 @@ class DramatiqRunner(Runner):
     def active_count(self) -> int:
         return self.store.active_count()
 
-    def shutdown(self) -> list[str]:
-        return []  # the workers train the runs: a web replica stopping ends none of them
+    def shutdown(self) -> None:
+        pass  # the workers train the runs: a web replica stopping ends none of them
 
     def workers(self) -> list[dict]:
         """The live workers, from their heartbeats."""
@@ -202,9 +192,8 @@ class DramatiqRunner(Runner):
             except Exception:  # the end matters more than the curve: it is failed either way
                 log.exception("run %s: its epochs could not be read; ended without them", run_id)
                 history = []
-            self._end(run_id, "failed", history, None, ErrorEvent(
-                message=f"The worker training this run ({worker}) stopped unexpectedly. "
-                        "Press Train to start again."))
+            self.ends.failed(run_id, f"The worker training this run ({worker}) stopped unexpectedly. "
+                                     "Press Train to start again.", history)
             reaped.append(run_id)
         return reaped
 

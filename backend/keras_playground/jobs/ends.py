@@ -1,4 +1,4 @@
-"""The ends of runs that could not be stored or told yet, kept until they can.
+"""How runs end: `RunEnds` stores each end, then tells it; what fails is kept and retried.
 
 Ending a run takes a few steps: store its record, publish `done` or `error`, release what
 the worker holds. Any of them may fail for a while: a full disk, SQLite locked, Redis
@@ -13,6 +13,10 @@ import logging
 import threading
 import time
 from typing import Callable
+
+from ..specs import DoneEvent, ErrorEvent
+from ..store import RunStore
+from .bus import EventBus
 
 log = logging.getLogger(__name__)
 
@@ -93,3 +97,60 @@ class Ends:
                 if not self._waiting:
                     self._retrier = None
                     return
+
+
+def unstarted_done(message: str) -> DoneEvent:
+    """The end of a run stopped before it trained an epoch."""
+    return DoneEvent(state="stopped", epochs=0, loss=None, metric=None, val_loss=None,
+                     val_metric=None, test_loss=None, test_metric=None, metric_name="accuracy",
+                     confusion_matrix=None, parameters=0, message=message)
+
+
+class RunEnds:
+    """The one owner of a run's end, one method per way a run ends. Each stores the
+    record first, then publishes the one final event (`done` only once the record is
+    stored: a client that reads the run on `done` finds it final; an `error` at once,
+    whatever the store does). A step that fails is kept and retried (`pending`)."""
+
+    def __init__(self, store: RunStore, bus: EventBus, retry_every: float = 5.0):
+        self.store, self.bus = store, bus
+        self.pending = Ends(retry_every)
+
+    def _publish(self, run_id: str, event: DoneEvent | ErrorEvent) -> None:
+        self.bus.publish_json(run_id, event.kind, event.model_dump_json())
+
+    def finished(self, run_id: str, done: DoneEvent, history: list[dict], model: bytes | None, *,
+                 before_publish: Callable[[], None] = lambda: None) -> Exception | None:
+        """A run that trained to its end (finished, stopped, early-stopped, diverged). Its
+        record is stored now (a few tries); None once `done` is on its way, else the error
+        that kept it from the store (the run has to fail then: `failed`). `before_publish`
+        runs once the outcome is known, before `done` goes out."""
+        unstored = attempt(lambda: self.store.finish(run_id, done.state, history, done.model_dump(mode="json"),
+                                                     model), f"run {run_id}: storing its end")
+        before_publish()
+        if unstored is None:
+            self.pending.settle(run_id, "publishing done", lambda: self._publish(run_id, done))
+        return unstored
+
+    def stopped_before_start(self, run_id: str, message: str = "Stopped before it started.") -> None:
+        done = unstarted_done(message)
+        self.pending.settle(run_id, "storing its end", lambda: self.store.finish(
+            run_id, "stopped", [], done.model_dump(mode="json")))
+        self.pending.settle(run_id, "publishing done", lambda: self._publish(run_id, done))
+
+    def failed(self, run_id: str, message: str, history: list[dict] | None = None) -> None:
+        """A run that cannot go on (a bug, a resource error, its worker gone): what it
+        trained is kept; every watcher reads `message`."""
+        self._without_done(run_id, "failed", message, history or [])
+
+    def interrupted(self, run_id: str, message: str, history: list[dict] | None = None) -> None:
+        """A run cut short by its process shutting down (a restart, a scale-down)."""
+        self._without_done(run_id, "interrupted", message, history or [])
+
+    def _without_done(self, run_id: str, state: str, message: str, history: list[dict]) -> None:
+        event = ErrorEvent(message=message)
+        self.pending.settle(run_id, f"storing its {state} end",
+                            lambda: self.store.finish(run_id, state, history, None))
+        # Told at once even if the store is down (the record follows when it can).
+        self.pending.settle(run_id, "publishing its error", lambda: self._publish(run_id, event),
+                            after_earlier=False)

@@ -2,12 +2,14 @@
 
 Each run has a stream whose entry ids are the event sequence numbers (`0-<seq>`), so
 "everything after seq N" is a plain range read and any replica can replay any run from
-the start. As in `MemoryBus`, every `status`, `epoch`, `done` and `error` is kept but
-only the newest `frame`: a frame's stream entry is a small marker, and its body lives in
-one key that each new frame overwrites. Each new frame deletes the previous marker, so a
-log holds one marker at most and a reader at any position finds the newest frame (a
-room's log, all frames, stays one entry long). Publishing is a Lua script (the sequence
-number, the entry and the frame change together); a reader waits on the stream itself.
+the start. As in `MemoryBus`, an event published with retain="all" is kept, and of those
+published with retain="latest" (a run's frames, a room's views) only the newest of each
+kind: such an event's stream entry is a small marker, and its body lives in the log's
+`latest` hash, which each new one of its kind overwrites. Each deletes the previous
+marker of its kind, so a log holds one marker of a kind at most and a reader at any
+position finds the newest (a room's log, all views, stays one entry long). Publishing is
+a Lua script (the sequence number, the entry and the body change together); a reader
+waits on the stream itself.
 An ended run's keys expire after `keep_ended_seconds` (its record stays in the store);
 `expire` sets when other logs go (a closed room's).
 """
@@ -19,10 +21,11 @@ import secrets
 
 
 from ..store.redis_client import WEB_RETRY_SECONDS, AsyncClients, connect
-from .bus import FINAL_KINDS, EventBus, Logged
+from .bus import FINAL_KINDS, EventBus, Logged, Retain, retain_of
 
-# KEYS: stream, seq counter, frame, closed flag, id of the last event. ARGV: kind, event JSON
-# (no seq), TTL of an ended log, the event's id. A client that lost the reply (Redis
+# KEYS: stream, seq counter, latest bodies (a hash: s:<kind> -> seq, j:<kind> -> JSON),
+# closed flag, id of the last event. ARGV: kind, event JSON (no seq), TTL of an ended log,
+# the event's id, retain ("all" or "latest"). A client that lost the reply (Redis
 # restarting) sends it again: the same id is published once. A log ends once: a second
 # `done` or `error` (an end told again after a retry, or by a replica's watchdog and the
 # worker both) is dropped.
@@ -34,13 +37,13 @@ end
 redis.call('SET', KEYS[5], ARGV[4])
 local seq = redis.call('INCR', KEYS[2])
 local text = '{"seq":' .. seq .. ',' .. string.sub(ARGV[2], 2)
-if ARGV[1] == 'frame' then
-  -- One frame marker at most: the previous one goes, so a log of any number of frames
+if ARGV[5] == 'latest' then
+  -- One marker of the kind at most: the previous one goes, so a log of any number of them
   -- (a room's views) stays one entry long and a reader always finds the body it marks.
-  local previous = redis.call('HGET', KEYS[3], 's')
+  local previous = redis.call('HGET', KEYS[3], 's:' .. ARGV[1])
   if previous then redis.call('XDEL', KEYS[1], '0-' .. previous) end
-  redis.call('HSET', KEYS[3], 's', seq, 'j', text)
-  redis.call('XADD', KEYS[1], '0-' .. seq, 'k', 'frame')
+  redis.call('HSET', KEYS[3], 's:' .. ARGV[1], seq, 'j:' .. ARGV[1], text)
+  redis.call('XADD', KEYS[1], '0-' .. seq, 'k', ARGV[1])
 else
   redis.call('XADD', KEYS[1], '0-' .. seq, 'k', ARGV[1], 'j', text)
 end
@@ -66,7 +69,7 @@ class RedisBus(EventBus):
 
     def _keys(self, run_id: str) -> dict[str, str]:
         base = f"{self.ns}:log:{run_id}"
-        return {"stream": base, "seq": f"{base}:seq", "frame": f"{base}:frame", "closed": f"{base}:closed",
+        return {"stream": base, "seq": f"{base}:seq", "latest": f"{base}:latest", "closed": f"{base}:closed",
                 "last": f"{base}:last"}
 
     # ----- writing (any thread, any process) -----
@@ -74,10 +77,11 @@ class RedisBus(EventBus):
     def open(self, run_id: str) -> None:
         self.redis.set(self._keys(run_id)["seq"], 0, nx=True)
 
-    def publish_json(self, run_id: str, kind: str, text: str) -> None:
+    def publish_json(self, run_id: str, kind: str, text: str, retain: Retain | None = None) -> None:
+        retain = retain_of(kind, retain)
         k = self._keys(run_id)
-        self._publish(keys=[k["stream"], k["seq"], k["frame"], k["closed"], k["last"]],
-                      args=[kind, text, self.keep_ended, secrets.token_hex(8)])
+        self._publish(keys=[k["stream"], k["seq"], k["latest"], k["closed"], k["last"]],
+                      args=[kind, text, self.keep_ended, secrets.token_hex(8), retain])
 
     # ----- reading -----
 
@@ -88,7 +92,8 @@ class RedisBus(EventBus):
 
     async def read(self, run_id: str, after: int, timeout: float) -> tuple[list[Logged], bool]:
         # One round trip when events are waiting or arrive within `timeout` (XREAD returns at
-        # once if any entry is newer than `after`), a second only when a frame is among them.
+        # once if any entry is newer than `after`), a second only when a marker of an event
+        # kept latest (a frame, a room's view) is among them.
         client = self._aredis()
         k = self._keys(run_id)
         reply = await client.xread({k["stream"]: f"0-{after}"}, count=BATCH,
@@ -97,29 +102,32 @@ class RedisBus(EventBus):
             closed = await client.exists(k["closed"]) or not await client.exists(k["seq"])
             return [], bool(closed)
         found: list[Logged] = []
-        newest_frame, last_seq, closed = False, after, False
+        marked: set[str] = set()  # kinds kept latest with a marker in this batch
+        last_seq, closed = after, False
         for entry_id, fields in reply[0][1]:
             last_seq = int(entry_id.split(b"-")[1])
             kind = fields[b"k"].decode()
-            if kind == "frame":
-                newest_frame = True
+            if b"j" not in fields:
+                marked.add(kind)
             else:
                 found.append(Logged(last_seq, kind, fields[b"j"].decode()))
                 closed = closed or kind in FINAL_KINDS
-        if newest_frame:
-            # Only the newest frame is kept. One newer than this batch is left for the next
-            # read, which will hold its marker (and the epochs before it).
-            frame_seq, frame_json = await client.hmget(k["frame"], "s", "j")
-            if frame_seq is not None and after < int(frame_seq) <= last_seq:
-                found.append(Logged(int(frame_seq), "frame", frame_json.decode()))
-                found.sort(key=lambda item: item.seq)
+        if marked:
+            # Only the newest of a kind is kept. One newer than this batch is left for the
+            # next read, which will hold its marker (and the events before it).
+            kinds = sorted(marked)
+            values = await client.hmget(k["latest"], [f"{p}:{kind}" for kind in kinds for p in ("s", "j")])
+            for kind, seq, text in zip(kinds, values[::2], values[1::2]):
+                if seq is not None and after < int(seq) <= last_seq:
+                    found.append(Logged(int(seq), kind, text.decode()))
+            found.sort(key=lambda item: item.seq)
         return found, closed
 
     def replay(self, run_id: str) -> list[dict]:
         stream, start, events = self._keys(run_id)["stream"], "-", []
         while True:
             entries = self.redis.xrange(stream, min=start, count=BATCH)
-            events += [json.loads(fields[b"j"]) for _, fields in entries if fields[b"k"] != b"frame"]
+            events += [json.loads(fields[b"j"]) for _, fields in entries if b"j" in fields]
             if len(entries) < BATCH:
                 return events
             start = "(" + entries[-1][0].decode()

@@ -104,7 +104,8 @@ class RunService:
             # Recorded but never queued (Redis went away in between): end the record, so it
             # does not hold the client's place for ever, then answer the error (503).
             with contextlib.suppress(Exception):
-                self.store.finish(run_id, "failed", [], None)
+                self.runner.ends.failed(run_id, "The run could not be queued (the server's queue is out); "
+                                                "press Train to start again.")
             raise
         return CreatedRun(run_id, token, "queued")
 
@@ -146,5 +147,4 @@ class RunService:
         return self.runner.control(run_id, command)
 
     def shutdown(self) -> None:
-        unfinished = self.runner.shutdown()
-        self.store.mark_interrupted(unfinished)
+        self.runner.shutdown()

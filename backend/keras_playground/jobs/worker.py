@@ -1,12 +1,12 @@
 """A training worker process of a lab server (`keras-playground worker` runs dramatiq on it).
 
-dramatiq forks the worker processes and, in each, calls `setup()`: it builds the Redis
-broker and this process's `WorkerContext` (TensorFlow is imported once per process) and
-declares the `train_run` actor. Each actor thread trains one run at a time.
+dramatiq forks the worker processes and, in each, calls `backends.worker_setup()`: it
+builds the Redis broker and this process's `WorkerContext` (TensorFlow is imported once
+per process) and declares the `train_run` actor. Each actor thread trains one run at a time.
 
 A Redis outage shorter than `redis_outage_seconds` only pauses the training (every Redis
 command retries with backoff); after a longer one the run fails, and its end is stored
-and told once Redis is back (`ends.Ends`).
+and told once Redis is back (`ends.RunEnds`).
 """
 
 from __future__ import annotations
@@ -21,15 +21,13 @@ import dramatiq
 import redis
 from dramatiq.middleware import Middleware
 
-from ..config import Settings, get_settings
-from ..engine.runtime import configure_threads
-from ..specs import ErrorEvent, RunSpec
-from ..store import RedisRunStore
-from ..store.redis_client import connect
-from .distributed import CLAIM_SECONDS, Keys, RedisControl, declare_actor, declare_scoring_actor, make_broker
-from .redis_bus import RedisBus
+from ..config import Settings
+from ..specs import RunSpec
+from ..store import RunStore
+from .bus import EventBus
+from .distributed import CLAIM_SECONDS, Keys, RedisControl, declare_actor, declare_scoring_actor
 from .scoring import answer_scoring
-from .training import Trainer, store_finisher
+from .training import Trainer
 
 log = logging.getLogger(__name__)
 
@@ -44,27 +42,21 @@ return 0
 """
 
 
-class WorkerContext:
-    """What one worker process trains with: the shared store and bus, a trainer, a heartbeat."""
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
-    def __init__(self, settings: Settings, *, namespace: str = "kp", name: str | None = None):
-        url = settings.redis_url
+
+class WorkerContext:
+    """What one worker process trains with: the shared store and bus, a trainer, a heartbeat
+    (built by `backends.worker_context`)."""
+
+    def __init__(self, settings: Settings, *, store: RunStore, bus: EventBus, trainer: Trainer,
+                 redis: redis.Redis, namespace: str = "kp", name: str | None = None):
         self.settings = settings
-        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
-        # Every command retries through a Redis outage of up to `redis_outage_seconds`
-        # (training waits meanwhile); past that, the run fails and its end is kept to store.
-        outage = settings.redis_outage_seconds
-        self.redis = connect(url, outage)
+        self.name = name or worker_name()
+        self.store, self.bus, self.trainer, self.redis = store, bus, trainer, redis
         self.keys = Keys(namespace)
-        self.store = RedisRunStore(url, namespace, retry_seconds=outage)
-        self.bus = RedisBus(url, namespace, retry_seconds=outage)
         self._claim = self.redis.register_script(_CLAIM)
-        self.trainer = Trainer(self.bus, store_finisher(self.store),
-                               resolution=settings.grid_resolution, thumb=settings.thumb_resolution,
-                               frames_per_second=settings.frames_per_second,
-                               frame_budget=settings.frame_budget,
-                               on_interrupt=self._interrupted, name=self.name,
-                               paused_timeout=settings.paused_run_timeout)
         self.closing = threading.Event()
         self._beating = threading.Event()
         self._heart: threading.Thread | None = None
@@ -98,7 +90,7 @@ class WorkerContext:
                                start_paused=paused, is_cancelled=self.closing.is_set)
         finally:
             # Only once the end is stored: a run released before would never be reaped.
-            self.trainer.ends.settle(run_id, "releasing it", lambda: self._release(run_id))
+            self.trainer.ends.pending.settle(run_id, "releasing it", lambda: self._release(run_id))
 
     def _release(self, run_id: str) -> None:
         with self.redis.pipeline() as pipe:
@@ -110,15 +102,6 @@ class WorkerContext:
                          hidden_seed: int) -> None:
         """A challenge submission's score, answered to the web replica that waits for it."""
         answer_scoring(self.redis, self.store, self.keys.ns, request_id, run_id, features, dataset, hidden_seed)
-
-    def _interrupted(self, run_id: str, session) -> None:
-        """The worker is shutting down (a restart, a scale-down) before the run's end."""
-        history = [e.model_dump(mode="json") for e in session.history]
-        event = ErrorEvent(message="The worker training this run was shut down before the run finished. "
-                                   "Press Train to start again.")
-        ends = self.trainer.ends  # retried like every other end (the process is stopping: briefly)
-        ends.settle(run_id, "storing its interruption", lambda: self.store.finish(run_id, "interrupted", history, None))
-        ends.settle(run_id, "publishing its error", lambda: self.trainer.publish(run_id, event), after_earlier=False)
 
     # ----- liveness -----
 
@@ -169,18 +152,7 @@ class Lifecycle(Middleware):
 
 
 def attach(broker: dramatiq.Broker, context: WorkerContext) -> dramatiq.Actor:
-    """Make `broker` run `context`'s training (used by `setup` and by in-process tests)."""
+    """Make `broker` run `context`'s training (by `backends.worker_setup`, and in-process tests)."""
     broker.add_middleware(Lifecycle(context))
     declare_scoring_actor(broker, context.score_submission)
     return declare_actor(broker, context.train_run)
-
-
-def setup() -> None:
-    """dramatiq's entry point in each worker process (see `cli.worker`)."""
-    settings = get_settings()
-    if not settings.redis_url:
-        raise SystemExit("keras-playground worker needs PLAYGROUND_REDIS_URL (e.g. redis://localhost:6379/0)")
-    configure_threads(settings.tf_threads)
-    broker = make_broker(settings.redis_url, retry_seconds=settings.redis_outage_seconds)
-    attach(broker, WorkerContext(settings))
-    dramatiq.set_broker(broker)

@@ -3,7 +3,9 @@
 A room is small (its participants, what the instructor shares, the challenge and its
 submissions), so each is one document, changed with `update(code, change)`: read,
 change, write, atomically, so two participants joining at once on two web replicas
-both count.
+both count. The store knows documents only: the classroom reads and writes them as its
+typed `Room` (classroom/models.py), in the same JSON shape as rooms kept before, so they
+survive an upgrade.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import redis
 
 from .redis_client import connect
 
-Change = Callable[[dict], None]  # changes a room document in place (it may raise to refuse)
+Document = dict[str, Any]  # a room as JSON
+Change = Callable[[Document], None]  # changes a room document in place (it may raise to refuse)
 
 
 def _closed_at(room: dict) -> float:

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
-from .conftest import create, read_until, receive, stream_to_end, tiny
+from tests.api.conftest import create, read_until, receive, stream_to_end, tiny
 
 LINE = {"name": "line", "n_train": 40, "n_val": 10, "n_test": 10}
 
@@ -266,7 +266,7 @@ def submit(client, code, person, run):
 
 
 def test_a_run_counts_once_per_challenge_and_is_scored_off_the_request_threads(client, room, monkeypatch):
-    from keras_playground.jobs import scoring
+    from keras_playground.engine import scoring
 
     scored_on, score = [], scoring.hidden_set_accuracy
     monkeypatch.setattr(scoring, "hidden_set_accuracy",
@@ -281,7 +281,7 @@ def test_a_run_counts_once_per_challenge_and_is_scored_off_the_request_threads(c
         again = submit(client, code, ada, run)
         assert again.status_code == 200 and again.json() == first.json()  # its first result
     assert len(scored_on) == 1 and scored_on[0].startswith("scoring")  # once, on the scorer's own thread
-    assert len(client.app.state.classroom.room(code)["submissions"]) == 1
+    assert len(client.app.state.classroom.room(code).submissions) == 1
 
 
 def test_submissions_are_limited_per_participant(make_client):
@@ -395,11 +395,12 @@ def lab(make_client, redis_url):
     import dramatiq
 
     from keras_playground.jobs.distributed import make_broker
-    from keras_playground.jobs.worker import WorkerContext, attach
+    from keras_playground.backends import worker_context
+    from keras_playground.jobs.worker import attach
 
     client = make_client(redis_url=redis_url, instructor_password="pw")
     broker = make_broker(redis_url)
-    attach(broker, WorkerContext(client.app.state.settings, name="test-worker"))
+    attach(broker, worker_context(client.app.state.settings, name="test-worker"))
     worker = dramatiq.Worker(broker, queues={"training"}, worker_threads=2)
     worker.start()
     yield client, worker

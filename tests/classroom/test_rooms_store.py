@@ -1,24 +1,13 @@
-"""Room stores on both backends, the leaderboard's order, and lesson files."""
+"""Room stores on both backends (rooms kept by older versions too), a closed room's log,
+and when opening a room needs the password."""
 
 import json
 import threading
 
 import pytest
 
-from keras_playground.classroom import leaderboard
-from keras_playground.lessons import LessonError, load_lessons
-from keras_playground.specs import Limits
+from keras_playground.classroom import Classroom, LocalScorer, Room, needs_password, room_log
 from keras_playground.store import RedisRoomStore, SqliteRoomStore
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def rooms(request, tmp_path):
-    if request.param == "sqlite":
-        store = SqliteRoomStore(tmp_path)
-    else:
-        store = RedisRoomStore(request.getfixturevalue("redis_url"), request.getfixturevalue("namespace"))
-    yield store
-    store.close()
 
 
 def test_a_room_is_created_once_and_changed_atomically(rooms):
@@ -51,36 +40,6 @@ def test_a_refused_change_changes_nothing(rooms):
     assert rooms.get("ROOM22")["n"] == 1
 
 
-def test_the_leaderboard_ranks_best_accuracy_then_fewer_parameters():
-    def entry(pid, accuracy, parameters, at, challenge="c1"):
-        return {"challenge": challenge, "participant": pid, "name": pid.title(), "run_id": f"{pid}{at}",
-                "accuracy": accuracy, "parameters": parameters, "epochs": 10, "at": at}
-
-    room = {"challenge": {"id": "c1"}, "submissions": [
-        entry("ada", 0.90, 50, 1), entry("ada", 0.95, 80, 2),   # her best counts, once
-        entry("bob", 0.95, 40, 3),                              # ties Ada, fewer parameters
-        entry("cy", 0.99, 10, 4, challenge="old"),              # another challenge
-        entry("dee", 0.95, 40, 5)]}                              # ties Bob exactly, later
-    board = leaderboard(room)
-    assert [(e["rank"], e["name"], e["accuracy"]) for e in board] == [
-        (1, "Bob", 0.95), (2, "Dee", 0.95), (3, "Ada", 0.95)]
-    assert leaderboard({"challenge": None, "submissions": room["submissions"]}) == []
-
-
-def test_every_built_in_lesson_loads_and_a_bad_file_is_named(tmp_path):
-    lessons = load_lessons(Limits())
-    assert [l.exercise for l in lessons[:1]] == ["Ex1"] and len(lessons) >= 7
-    good = json.loads(json.dumps(lessons[0].model_dump(mode="json", by_alias=True)))
-    good.update(id="99-mine", title="My lesson", order=99)
-    (tmp_path / "99-mine.json").write_text(json.dumps(good))
-    assert load_lessons(Limits(), tmp_path)[-1].title == "My lesson"  # an instructor's own file
-
-    good["steps"][1]["settings"]["layers"] = [{"units": 500}]
-    (tmp_path / "99-mine.json").write_text(json.dumps(good))
-    with pytest.raises(LessonError, match=r"99-mine.json, step 2 settings: layers\[0\].units: 500"):
-        load_lessons(Limits(), tmp_path)
-
-
 def test_rooms_closed_long_enough_ago_are_pruned(rooms):
     for code, closed_at in (("OLD111", 1000.0), ("NEW222", 5000.0), ("OPEN33", None)):
         rooms.create({"code": code, "created": 500.0, "closed": False})
@@ -92,11 +51,9 @@ def test_rooms_closed_long_enough_ago_are_pruned(rooms):
 
 
 def test_the_log_of_a_closed_room_expires(tmp_path, request):
-    from keras_playground.classroom import Classroom, room_log
     from keras_playground.config import Settings
     from keras_playground.jobs.bus import MemoryBus
     from keras_playground.jobs.redis_bus import RedisBus
-    from keras_playground.jobs.scoring import LocalScorer
     from keras_playground.store import SqliteRunStore
 
     settings = Settings(data_dir=tmp_path, keep_closed_rooms_hours=1, prune_every_seconds=600)
@@ -123,7 +80,6 @@ def test_the_log_of_a_closed_room_expires(tmp_path, request):
 
 
 def test_a_lab_server_needs_the_instructor_password_unless_turned_off(tmp_path):
-    from keras_playground.classroom import needs_password
     from keras_playground.config import Settings
 
     def needs(**settings):
@@ -133,3 +89,25 @@ def test_a_lab_server_needs_the_instructor_password_unless_turned_off(tmp_path):
     assert needs(instructor_password="s3cret")  # a laptop with a password set
     assert not needs(redis_url="redis://lab:6379/0", rooms_need_password=False)
     assert needs(rooms_need_password=True)
+
+
+# A room as the version before the typed classroom kept it (no `locked`, no `closed_at`).
+OLD_ROOM = {"code": "OLDV12", "title": "Monday", "created": 1700000000.5, "closed": False,
+            "instructor_hash": "ih", "participants": {
+                "p1": {"name": "Ada", "token_hash": "th", "joined": 1700000001.0, "run_id": "r1", "removed": False}},
+            "follow": {"spec": None, "run_id": None, "lesson": {"id": "01-single-neuron", "step": 1},
+                       "at": 1700000002.0},
+            "challenge": {"id": "c1", "title": "Line", "dataset": {"name": "line"}, "max_parameters": 3,
+                          "max_epochs": 30, "opened": 1700000003.0, "hidden_seed": 42},
+            "submissions": [{"challenge": "c1", "participant": "p1", "name": "Ada", "run_id": "r1",
+                             "parameters": 3, "epochs": 20, "accuracy": 0.95, "at": 1700000004.0}]}
+
+
+def test_a_room_kept_by_the_version_before_is_read_and_kept_in_the_same_shape(rooms):
+    assert rooms.create(json.loads(json.dumps(OLD_ROOM)))
+    room = Room.model_validate(rooms.get("OLDV12"))
+    assert room.participants["p1"].name == "Ada" and room.challenge.hidden_seed == 42
+    assert room.locked is False and room.follow.lesson.step == 1 and room.submissions[0].accuracy == 0.95
+    document = room.document()
+    assert {k: v for k, v in document.items() if k not in ("locked", "closed_at")} == OLD_ROOM
+    assert document["locked"] is False and document["closed_at"] is None

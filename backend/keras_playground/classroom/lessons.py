@@ -13,8 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .data import validate_spec
-from .specs import Limits, SpecError
+from ..data import validate_spec
+from ..specs import Limits, SpecError
 
 LESSONS_DIR = Path(__file__).parent / "lessons"
 

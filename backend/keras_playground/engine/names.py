@@ -1,0 +1,16 @@
+"""Keras's names for the spec's vocabulary, without importing Keras: the engine compiles
+with them and the exported code writes them, so both say the same."""
+
+from __future__ import annotations
+
+LOSS_NAMES = {
+    "binary_crossentropy": "binary_crossentropy",
+    "categorical_crossentropy": "categorical_crossentropy",
+    "mse": "mean_squared_error",
+    "mae": "mean_absolute_error",
+}
+
+
+def metric_name(kind: str) -> str:
+    """The metric a problem is judged by: accuracy, or mean absolute error for regression."""
+    return "mae" if kind == "regression" else "accuracy"

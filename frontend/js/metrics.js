@@ -1,0 +1,71 @@
+// A run as its events tell it, and its figures as every page shows them: the participant's
+// page, the room bar's view of a shared run and the demo screen fold the same events into
+// the same state and format a metric by the run's problem kind (accuracy as a percentage
+// for classification, the mean absolute error as a number for regression).
+
+import { api } from "./api.js";
+import { problemKindOf } from "./spec.js";
+
+/** A run's state before its first event. `kind`: its problem kind (null: not known). */
+export function runState(kind = null) {
+  return { kind, state: "queued", queuePosition: null, epoch: 0, loss: null, valLoss: null, metric: null,
+    valMetric: null, testMetric: null, learningRate: null, frame: null, done: null };
+}
+
+/** Fold one (checked) event into `run`; returns `run`. */
+export function foldEvent(run, event) {
+  switch (event.kind) {
+    case "status":
+      run.state = event.state;
+      run.queuePosition = event.queue_position ?? null;
+      break;
+    case "epoch":
+      Object.assign(run, { epoch: event.epoch, loss: event.loss, valLoss: event.val_loss, metric: event.metric,
+        valMetric: event.val_metric, learningRate: event.learning_rate });
+      break;
+    case "frame":
+      run.frame = event;
+      break;
+    case "done":
+      run.done = event;
+      run.state = event.state;
+      if (event.metric !== null) run.metric = event.metric;
+      if (event.val_metric !== null) run.valMetric = event.val_metric;
+      run.testMetric = event.test_metric;
+      if (!run.kind && event.metric_name === "mae") run.kind = "regression";
+      break;
+    case "error":
+      run.done = event;
+      run.state = "failed";
+      break;
+  }
+  return run;
+}
+
+export function percent(value) {
+  return typeof value !== "number" || !Number.isFinite(value) ? "–" : `${(value * 100).toFixed(1)} %`;
+}
+
+/** A metric as shown: "93.5 %" (accuracy) or "0.123" (the MAE of a regression). */
+export function formatMetric(value, kind) {
+  if (typeof value !== "number" || !Number.isFinite(value)) return "–";
+  return kind === "regression" ? value.toFixed(3) : percent(value);
+}
+
+/** The metric's short name ("accuracy", "MAE") and its title on a curve. */
+export function metricName(kind) {
+  return kind === "regression" ? "MAE" : "accuracy";
+}
+
+export function metricTitle(kind) {
+  return kind === "regression" ? "mean absolute error" : "accuracy";
+}
+
+/** The problem kind of a run someone else started (from its spec on the server), or null. */
+export async function runKind(runId, catalog) {
+  try {
+    return problemKindOf((await api.getRun(runId))?.spec, catalog);
+  } catch {
+    return null;
+  }
+}
