@@ -131,14 +131,17 @@ export function createRun(hooks) {
     await control("step");
   }
 
+  /** Send a command to the current run; true once the server has taken it. */
   async function control(action, extra = {}) {
     const target = run;
-    if (!target || target.done) return;
+    if (!target || target.done) return false;
     try {
       await api.control(target.id, target.token, action, extra);
+      return true;
     } catch (err) {
-      if (err instanceof ApiError && err.status === 409) return; // it ended meanwhile: its done event says how
+      if (err instanceof ApiError && err.status === 409) return false; // it ended meanwhile: its done event says how
       report("run", problemsOf(err));
+      return false;
     }
   }
 
@@ -169,8 +172,8 @@ export function createRun(hooks) {
     if (!live()) return;
     const change = liveChanges(run.asked, draft);
     if (Object.keys(change).length) {
-      Object.assign(run.asked, change);
-      control("learning_rate", change);
+      const target = run;
+      control("learning_rate", change).then((taken) => { if (taken) Object.assign(target.asked, change); });
     }
   }
 

@@ -70,9 +70,11 @@ def test_finished_runs_survive_a_restart_and_active_ones_become_interrupted(make
     replay = stream_to_end(restarted, finished["id"])
     assert epochs(replay) == list(range(1, 7)) and replay[-1]["kind"] == "done"
 
-    assert restarted.get(f"/api/runs/{active['id']}").json()["state"] == "interrupted"
+    interrupted = restarted.get(f"/api/runs/{active['id']}").json()
+    assert interrupted["state"] == "interrupted" and len(interrupted["history"]) >= 1  # its epochs are kept
     lost = stream_to_end(restarted, active["id"])
-    assert lost[-1]["kind"] == "error" and "interrupted" in lost[-1]["message"]
+    assert lost[-1] == {"kind": "error", "message": interrupted["error"]}  # the words its watchers read
+    assert "shut down before the run finished" in lost[-1]["message"]
 
 
 def test_old_runs_are_pruned_at_start(make_client):

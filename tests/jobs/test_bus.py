@@ -33,7 +33,7 @@ def publish_epochs(bus, run_id, n, frames=True):
     for epoch in range(1, n + 1):
         bus.publish(run_id, {"kind": "epoch", "epoch": epoch})
         if frames:
-            bus.publish(run_id, {"kind": "frame", "epoch": epoch})
+            bus.publish(run_id, {"kind": "frame", "epoch": epoch}, retain="latest")
 
 
 def read(bus, run_id, after, timeout=0.01):
@@ -187,14 +187,18 @@ def test_retain_latest_keeps_the_newest_of_each_kind_beside_the_events_kept_all(
     assert [(e["kind"], e["n"]) for e in read(bus, "r", seen)[0]] == [("note", 4)]
 
 
-def test_frames_are_kept_latest_unless_told_otherwise(make_bus):
+def test_frames_published_latest_keep_only_the_newest_and_no_kind_is_special(make_bus):
     bus = make_bus()
     bus.open("r")
     for n in range(1, 4):
-        bus.publish_json("r", "frame", f'{{"kind":"frame","epoch":{n}}}')  # the trainers' way
+        bus.publish_json("r", "frame", f'{{"kind":"frame","epoch":{n}}}', retain="latest")  # the trainers' way
         bus.publish_json("r", "status", f'{{"kind":"status","n":{n}}}')
     kinds = [(e["kind"], e.get("epoch", e.get("n"))) for e in read(bus, "r", 0)[0]]
     assert kinds == [("status", 1), ("status", 2), ("frame", 3), ("status", 3)]
+    bus.open("all")
+    for n in range(1, 3):
+        bus.publish_json("all", "frame", f'{{"kind":"frame","epoch":{n}}}')  # unsaid: kept, like any event
+    assert [e["epoch"] for e in read(bus, "all", 0)[0]] == [1, 2]
     with pytest.raises(ValueError):  # a log's end is always kept
         bus.publish("r", {"kind": "done", "state": "finished"}, retain="latest")
     with pytest.raises(ValueError):

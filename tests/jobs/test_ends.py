@@ -1,6 +1,7 @@
 """How runs end, through their one owner (`RunEnds`): the record is stored first, then the
 one final event goes out; and what the embedded runner does with its runs at shutdown."""
 
+import re
 import threading
 import time
 
@@ -9,6 +10,7 @@ from keras_playground.jobs.bus import MemoryBus
 from keras_playground.jobs.ends import RunEnds
 from keras_playground.jobs.local import LocalRunner
 from keras_playground.jobs.training import Trainer
+from keras_playground.jobs.views import RunView
 from keras_playground.specs import DoneEvent, parse_spec
 from keras_playground.store import SqliteRunStore
 
@@ -48,9 +50,9 @@ def done(state="finished", epochs=1):
 def test_each_way_a_run_ends_stores_its_record_then_tells_it_once(tmp_path):
     ends, watched, store, bus = ends_with(tmp_path)
     released = []
-    assert ends.finished("a", done(), EPOCHS, b"PK-model", before_publish=lambda: released.append("a")) is None
+    assert ends.finished("a", done(), EPOCHS, lambda: b"PK-model", before_publish=lambda: released.append("a"))
     ends.stopped_before_start("b")
-    ends.failed("c", "It broke (error 1234abcd).", EPOCHS)
+    ends.failed("c", EPOCHS, message="Its worker stopped.")
     ends.interrupted("d", "The server was shut down.", EPOCHS)
 
     assert [(store.get(r).state, len(store.get(r).history)) for r in "abcd"] == [
@@ -59,22 +61,41 @@ def test_each_way_a_run_ends_stores_its_record_then_tells_it_once(tmp_path):
     assert watched.told_before_stored == [[], [], [], []]  # every end stored before it was told
     assert [bus.replay(r)[-1]["kind"] for r in "abcd"] == ["done", "done", "error", "error"]
     assert bus.replay("b")[-1]["message"] == "Stopped before it started."
-    assert bus.replay("c")[-1]["message"] == "It broke (error 1234abcd)."
+    assert bus.replay("c")[-1]["message"] == "Its worker stopped."
+    # A watcher who comes once the run has left the bus reads the same words, from the record.
+    assert RunView.of(store.get("c"), None).events()[-1] == {"kind": "error", "message": "Its worker stopped."}
+    assert RunView.of(store.get("d"), None).as_json()["error"] == "The server was shut down."
 
-    ends.failed("a", "told again")  # a second end of a run that has ended is not told
+    ends.failed("a", message="told again")  # a run ends once: a second end changes nothing
+    ends.interrupted("b", "told again")
     assert [e["kind"] for e in bus.replay("a")].count("done") == 1
-    assert all(e["kind"] != "error" for e in bus.replay("a"))
+    assert all(e["kind"] != "error" for e in bus.replay("a") + bus.replay("b"))
+    assert (store.get("a").state, store.get("b").state) == ("finished", "stopped")
 
 
-def test_a_finished_run_whose_record_cannot_be_stored_is_not_told_done(tmp_path):
+def test_a_failure_is_logged_under_an_id_and_watchers_read_only_the_id(tmp_path, caplog):
+    ends, _, store, bus = ends_with(tmp_path)
+    ends.failed("a", EPOCHS, error=OSError(28, "No space left on device", "/srv/secret/runs.sqlite3"))
+    told = bus.replay("a")[-1]["message"]
+    error_id = re.match(r"Training failed \(error ([0-9a-f]{8})\)", told)[1]
+    assert "secret" not in told and store.get("a").error == told
+    assert any(error_id in r.getMessage() and "secret" in str(r.exc_info[1]) for r in caplog.records)
+
+
+def test_a_finished_run_whose_record_cannot_be_stored_fails_visibly_instead_of_done(tmp_path):
     ends, watched, store, bus = ends_with(tmp_path)
+    full = watched.finish
 
     def refuse(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
     watched.finish = refuse
-    assert isinstance(ends.finished("a", done(), EPOCHS, None), OSError)
-    assert bus.replay("a") == [] and store.get("a").ended is None  # the trainer fails it instead
+    assert not ends.finished("a", done(), EPOCHS)
+    assert [e["kind"] for e in bus.replay("a")] == ["error"] and store.get("a").ended is None
+    assert ends.pending.waiting() == ["a"]  # its failed end, kept to store
+    watched.finish = full
+    ends.pending.retry_now()
+    assert store.get("a").state == "failed" and store.get("a").history == EPOCHS
 
 
 def wait_until(predicate, timeout=60):

@@ -28,7 +28,6 @@ from .ws_guard import CLOSE_TRY_AGAIN, CLOSE_UNKNOWN, HANDSHAKE_TIMEOUT, origin_
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
 
-__all__ = ["router", "WALL_INTERVAL"]  # bench.wall reads the wall's interval here
 
 
 def _classroom(request: Request, code: str | None = None) -> Classroom:

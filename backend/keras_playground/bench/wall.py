@@ -19,7 +19,7 @@ import time
 import httpx
 from websockets.asyncio.client import connect
 
-from ..api.rooms import WALL_INTERVAL
+from ..classroom.wall import WALL_INTERVAL
 from .harness import CLASS_SETTINGS, RUN_TIMEOUT, Server, percentile, reference_run, rss_mb, ws_base
 
 

@@ -34,15 +34,9 @@ class Logged:
 FINAL_KINDS = ("done", "error")
 
 Retain = Literal["all", "latest"]
-# What a log keeps of a kind when its publisher does not say: of a run's frames, only the
-# newest (the trainers publish them with the other events; a room publishes its views
-# with retain="latest" itself).
-DEFAULT_RETAIN: dict[str, Retain] = {"frame": "latest"}
-
-
 def retain_of(kind: str, retain: Retain | None) -> Retain:
-    """What a log keeps of an event of `kind` published with `retain` (None: the default)."""
-    retain = retain or DEFAULT_RETAIN.get(kind, "all")
+    """What a log keeps of an event of `kind` published with `retain` (None: "all")."""
+    retain = retain or "all"
     if retain not in ("all", "latest"):
         raise ValueError(f"retain: {retain!r} is not 'all' or 'latest'")
     if retain == "latest" and kind in FINAL_KINDS:
@@ -94,7 +88,7 @@ class EventBus(ABC):
         """Append one event already serialized as a JSON object (serialized once, sent as is).
         `retain`: "all" keeps it; "latest" keeps it until the next event of its `kind`
         published with "latest" replaces it (a reader gets only the newest, wherever it
-        is). None: DEFAULT_RETAIN (frames "latest", everything else "all")."""
+        is: a run's frames, a room's views). None: "all"."""
 
     @abstractmethod
     async def read(self, run_id: str, after: int, timeout: float) -> tuple[list[Logged], bool]:

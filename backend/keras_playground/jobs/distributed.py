@@ -123,7 +123,7 @@ class DramatiqRunner(Runner):
         self.actor = declare_actor(broker, _runs_on_workers)
         # The ends this replica takes on (a stop before start, a dead worker's run): stored,
         # then told, retried in the background while Redis is out, so each run does end.
-        self.ends = RunEnds(store, bus)
+        super().__init__(RunEnds(store, bus))
 
     def submit(self, run_id: str, spec: RunSpec, paused: bool = False) -> None:
         # The status first: the worker's `running` must never come before it.
@@ -192,8 +192,8 @@ class DramatiqRunner(Runner):
             except Exception:  # the end matters more than the curve: it is failed either way
                 log.exception("run %s: its epochs could not be read; ended without them", run_id)
                 history = []
-            self.ends.failed(run_id, f"The worker training this run ({worker}) stopped unexpectedly. "
-                                     "Press Train to start again.", history)
+            self.ends.failed(run_id, history, message=f"The worker training this run ({worker}) stopped "
+                                                      "unexpectedly. Press Train to start again.")
             reaped.append(run_id)
         return reaped
 

@@ -34,7 +34,8 @@ class _Job:
 
 class LocalRunner(Runner):
     def __init__(self, trainer: Trainer, *, threads: int = 4):
-        self.trainer, self.ends = trainer, trainer.ends
+        super().__init__(trainer.ends)
+        self.trainer = trainer
         self._queue: deque[_Job] = deque()
         self._active: dict[str, _Job] = {}
         self._cond = threading.Condition()

@@ -14,7 +14,8 @@ from .ends import RunEnds
 
 
 class Runner(ABC):
-    ends: RunEnds  # how this process ends runs (stored, then told)
+    def __init__(self, ends: RunEnds):
+        self.ends = ends  # how this process ends runs (stored, then told)
 
     @abstractmethod
     def submit(self, run_id: str, spec: RunSpec, paused: bool = False) -> None: ...

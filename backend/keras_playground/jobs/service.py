@@ -104,8 +104,8 @@ class RunService:
             # Recorded but never queued (Redis went away in between): end the record, so it
             # does not hold the client's place for ever, then answer the error (503).
             with contextlib.suppress(Exception):
-                self.runner.ends.failed(run_id, "The run could not be queued (the server's queue is out); "
-                                                "press Train to start again.")
+                self.runner.ends.rejected(run_id, "The run could not be queued (the server's queue was out); "
+                                                  "press Train to start again.")
             raise
         return CreatedRun(run_id, token, "queued")
 

@@ -12,8 +12,6 @@ and retried (`ends.RunEnds`), and the calling thread goes on.
 
 from __future__ import annotations
 
-import logging
-import secrets
 import tempfile
 import threading
 from pathlib import Path
@@ -24,8 +22,6 @@ from ..engine.control import Control, drive
 from ..engine.session import TrainingSession
 from ..specs import Event, RunSpec
 from .ends import RunEnds
-
-log = logging.getLogger(__name__)
 
 INTERRUPTED = "The {who} training this run was shut down before the run finished. Press Train to start again."
 
@@ -39,13 +35,6 @@ def model_bytes(session: TrainingSession) -> bytes:
 
 def history_of(session: TrainingSession | None) -> list[dict]:
     return [e.model_dump(mode="json") for e in session.history] if session else []
-
-
-def failure_message(error_id: str) -> str:
-    """What every watcher of a failed run reads: plain words and an id; never the exception
-    (it can carry paths and internals), which the server's log has under that id."""
-    return (f"Training failed (error {error_id}). The server's log has the details; "
-            "press Train to start again.")
 
 
 def trainer_for(settings: Settings, ends: RunEnds, *, name: str | None = None) -> "Trainer":
@@ -71,7 +60,9 @@ class Trainer:
         self._lock = threading.Lock()
 
     def publish(self, run_id: str, event: Event) -> None:
-        self.bus.publish_json(run_id, event.kind, event.model_dump_json())
+        # Of the frames (pictures), a reader needs only the newest; every other event counts.
+        self.bus.publish_json(run_id, event.kind, event.model_dump_json(),
+                              retain="latest" if event.kind == "frame" else "all")
 
     def _share_frames(self) -> None:
         """Give each training run its share of the frame budget (at most `fps` each)."""
@@ -113,16 +104,15 @@ class Trainer:
                     self.ends.interrupted(run_id, INTERRUPTED.format(who=self.name and "worker" or "server"),
                                           history_of(session))
                     return
-                trained = model_bytes(session) if session.epoch > 0 else None
-                unstored = self.ends.finished(run_id, done, history_of(session), trained, before_publish=on_end)
+                trained = session  # the model is saved as the end is stored (and again if that is retried)
+                self.ends.finished(run_id, done, history_of(session),
+                                   lambda: model_bytes(trained) if trained.epoch > 0 else None,
+                                   before_publish=on_end)
             except BaseException as exc:  # a bug, a resource error, a time limit: end the run visibly
                 on_end()
                 self.fail(run_id, session, exc)
                 if not isinstance(exc, Exception):
                     raise
-                return
-            if unstored is not None:  # trained, but its end cannot be stored: fail it, keep trying to store that
-                self.fail(run_id, session, unstored)
         finally:
             with self._lock:
                 self.training.pop(run_id, None)
@@ -131,6 +121,4 @@ class Trainer:
     def fail(self, run_id: str, session: TrainingSession | None, exc: BaseException) -> None:
         """End a run as `failed` (what it trained is kept): the details go to the log under
         an error id; watchers get a plain message with that id. Never raises an Exception."""
-        error_id = secrets.token_hex(4)
-        log.error("run %s failed (error %s)", run_id, error_id, exc_info=(type(exc), exc, exc.__traceback__))
-        self.ends.failed(run_id, failure_message(error_id), history_of(session))
+        self.ends.failed(run_id, history_of(session), error=exc)

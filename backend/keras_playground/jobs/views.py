@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from ..store import RunRecord
 
-# What a watcher reads of a run that ended without `done` (its error event went out then;
-# a watcher who comes later reads this, from the record).
-ENDED_WITHOUT_DONE = {
+# A run that ended without `done` keeps the `error` its watchers read (jobs/ends.py); one
+# ended by an older version kept no words, and its late watchers read these.
+ENDED_WITHOUT_WORDS = {
     "failed": "The run failed before it finished. Press Train to start again.",
     "interrupted": "The run was interrupted (the server or its worker stopped) before it finished. "
                    "Press Train to start again.",
@@ -48,11 +48,18 @@ class RunView:
         events = [{"kind": "status", "state": self.state, "seq": 0}, *self.history]
         if self.done:
             events.append(self.done)
-        elif self.state in ENDED_WITHOUT_DONE:
-            events.append({"kind": "error", "message": ENDED_WITHOUT_DONE[self.state]})
+        elif self.error:
+            events.append({"kind": "error", "message": self.error})
         return events
+
+    @property
+    def error(self) -> str | None:
+        """What a run that ended without `done` told its watchers."""
+        if self.done or self.state not in ENDED_WITHOUT_WORDS:
+            return None
+        return self.record.error or ENDED_WITHOUT_WORDS[self.state]
 
     def as_json(self) -> dict:
         r = self.record
         return {"id": r.id, "state": self.state, "spec": r.spec, "created": r.created, "ended": r.ended,
-                "history": self.history, "final": self.done}
+                "history": self.history, "final": self.done, "error": self.error}

@@ -20,9 +20,19 @@ class RunRecord:
     created: float
     ended: float | None
     history: list[dict] | None  # the epoch events, once the run has ended
-    done: dict | None
+    final: dict | None  # the run's final event, once it has ended: `done`, or an `error`
     client: str = ""
     token_hash: str = ""
+
+    @property
+    def done(self) -> dict | None:
+        """The `done` event (the final figures), if the run ended with one."""
+        return self.final if self.final and self.final.get("kind", "done") == "done" else None
+
+    @property
+    def error(self) -> str | None:
+        """What the run's watchers were told, if it ended without `done`."""
+        return self.final.get("message") if self.final and self.final.get("kind") == "error" else None
 
 
 @dataclass(frozen=True)
@@ -47,9 +57,10 @@ class RunStore(ABC):
         or when `run_id` already was (a call retried after a lost reply changes nothing)."""
 
     @abstractmethod
-    def finish(self, run_id: str, state: str, history: list[dict], done: dict | None,
+    def finish(self, run_id: str, state: str, history: list[dict], final: dict | None,
                model_bytes: bytes | None = None) -> None:
-        """Record a run's end: its final state, every epoch, the `done` event, the model."""
+        """Record a run's end: its final state, every epoch, its final event (`done`, or the
+        `error` its watchers read), the model."""
 
     @abstractmethod
     def get(self, run_id: str) -> RunRecord | None: ...

@@ -76,7 +76,7 @@ class RedisRunStore(RunStore):
         limit, count = refused
         return LimitReached(limit.decode(), int(count))
 
-    def finish(self, run_id: str, state: str, history: list[dict], done: dict | None,
+    def finish(self, run_id: str, state: str, history: list[dict], final: dict | None,
                model_bytes: bytes | None = None) -> None:
         client = self.redis.hget(self._rec(run_id), "client")  # never changes once created
         with self.redis.pipeline() as pipe:
@@ -84,7 +84,7 @@ class RedisRunStore(RunStore):
                 pipe.set(self._model(run_id), model_bytes)
             pipe.hset(self._rec(run_id), mapping={
                 "state": state, "ended": repr(time.time()), "history": json.dumps(history),
-                "done": json.dumps(done) if done else ""})
+                "done": json.dumps(final) if final else ""})
             pipe.hdel(f"{self.ns}:active", run_id)
             if client is not None:
                 pipe.srem(self._client_active(client.decode()), run_id)
@@ -152,5 +152,5 @@ class RedisRunStore(RunStore):
         return RunRecord(id=run_id, state=state, spec=json.loads(spec), created=float(created),
                          ended=float(ended) if ended else None,
                          history=json.loads(history) if with_history and history else None,
-                         done=json.loads(done) if done else None, client=client or "",
+                         final=json.loads(done) if done else None, client=client or "",
                          token_hash=token_hash or "")

@@ -83,13 +83,13 @@ class SqliteRunStore(RunStore):
                 return LimitReached("total", everyone)
         return None
 
-    def finish(self, run_id: str, state: str, history: list[dict], done: dict | None,
+    def finish(self, run_id: str, state: str, history: list[dict], final: dict | None,
                model_bytes: bytes | None = None) -> None:
         if model_bytes is not None:
             self._write_model(run_id, model_bytes)
         with self._lock:
             self._db.execute("UPDATE runs SET state = ?, ended = ?, history = ?, done = ? WHERE id = ?",
-                             (state, time.time(), json.dumps(history), json.dumps(done) if done else None,
+                             (state, time.time(), json.dumps(history), json.dumps(final) if final else None,
                               run_id))
 
     def _write_model(self, run_id: str, model_bytes: bytes) -> None:
@@ -160,4 +160,4 @@ class SqliteRunStore(RunStore):
         run_id, state, spec, created, ended, history, done, client, token_hash = row
         return RunRecord(id=run_id, state=state, spec=json.loads(spec), created=created, ended=ended,
                          history=json.loads(history) if history else None,
-                         done=json.loads(done) if done else None, client=client, token_hash=token_hash)
+                         final=json.loads(done) if done else None, client=client, token_hash=token_hash)
