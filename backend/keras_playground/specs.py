@@ -123,6 +123,18 @@ class Refusal(Exception):
         return None
 
 
+class TryLater(Refusal):
+    """A refusal that passes: the request may be sent again in `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.message, self.retry_after = message, retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class SpecError(Refusal, ValueError):
     """An invalid spec or request (422); `problems` lists each field at fault with its bound."""
 

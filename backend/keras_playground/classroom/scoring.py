@@ -20,7 +20,7 @@ import dramatiq
 
 from ..jobs.distributed import declare_scoring_actor
 from ..jobs.scoring import answer_key, score_run
-from ..specs import Refusal
+from ..specs import TryLater
 from ..store import RunStore
 from ..store.redis_client import AsyncClients
 from .models import Challenge
@@ -28,18 +28,10 @@ from .models import Challenge
 SCORE_TIMEOUT = 30.0  # seconds the web waits for a worker's score
 
 
-class ScoringUnavailable(Refusal):
+class ScoringUnavailable(TryLater):
     """No worker scored the submission in time: a 503, try again in `retry_after` seconds."""
 
     status = 503
-
-    def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
-        self.message, self.retry_after = message, retry_after
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
 
 class Scorer(ABC):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ..config import Settings
 from ..data import validate_spec
 from ..engine.control import Command
-from ..specs import Refusal, RunSpec
+from ..specs import Refusal, RunSpec, TryLater
 from ..store import MemoryRateLimiter, RateLimiter, RunRecord, RunStore, hash_token, retry_after
 from .bus import EventBus
 from .runner import Runner
@@ -43,18 +43,10 @@ class NotAllowed(Refusal, PermissionError):
         return {"WWW-Authenticate": "Bearer"} if self.missing else None
 
 
-class Busy(Refusal):
+class Busy(TryLater):
     """Over a limit (429): try again in `retry_after` seconds."""
 
     status = 429
-
-    def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
-        self.message, self.retry_after = message, retry_after
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
 
 @dataclass
