@@ -1,4 +1,4 @@
-"""The command line: serve | train | bench | worker."""
+"""The command line: serve | train | bench | worker | lessons."""
 
 from __future__ import annotations
 
@@ -72,6 +72,35 @@ def cmd_train(args: argparse.Namespace) -> int:
     if done.message:
         print(done.message)
     return 0 if done.state != "diverged" else 1
+
+
+def cmd_lessons(args: argparse.Namespace) -> int:
+    """List the lessons, or with --check train every step and check its claims."""
+    from .classroom.lessons import LessonError, load_lessons
+    from .config import get_settings
+
+    settings = get_settings()
+    try:
+        lessons = load_lessons(settings.limits, settings.lessons_dir)
+    except LessonError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.only:
+        lessons = tuple(l for l in lessons if l.id in args.only)
+    if not args.check:
+        for lesson in lessons:
+            claims = sum(len(step.claims) for step in lesson.steps)
+            print(f"{lesson.id}  {lesson.title} ({len(lesson.steps)} steps, {claims} claims)")
+        return 0
+    if args.seeds < 1:
+        print("error: --seeds must be at least 1", file=sys.stderr)
+        return 2
+    from .classroom.check import check_lessons, format_report
+
+    progress = None if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
+    report = check_lessons(lessons, seeds=args.seeds, threads=args.threads, progress=progress)
+    print(json.dumps(report.as_json(), indent=1) if args.json else format_report(report))
+    return 0 if report.all_hold else 1
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -184,6 +213,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sequential", type=int, default=300,
                        help="with --server: short runs one after another, to watch memory")
     bench.set_defaults(func=cmd_bench)
+    lessons = commands.add_parser("lessons", help="list the lessons; --check trains every step and checks its claims")
+    lessons.add_argument("--check", action="store_true",
+                         help="train every step and check its claims; exit 0 only when all hold")
+    lessons.add_argument("--json", action="store_true", help="machine-readable output")
+    lessons.add_argument("--seeds", type=int, default=1,
+                         help="train each step with N training and data seeds (its own first); "
+                              "a claim must hold for all")
+    lessons.add_argument("--threads", type=int, default=2, help="steps trained at once")
+    lessons.add_argument("--only", nargs="+", metavar="ID", help="only these lessons")
+    lessons.set_defaults(func=cmd_lessons)
     worker = commands.add_parser("worker", help="a training worker of a lab server (needs PLAYGROUND_REDIS_URL)")
     worker.add_argument("--processes", type=int, help="worker processes (default: PLAYGROUND_WORKER_PROCESSES)")
     worker.add_argument("--threads", type=int,
@@ -196,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Only what trains here sets TensorFlow's threads: `serve` leaves it to its backends (a
     # lab server's web replica never imports TensorFlow), and `worker` to each forked process.
-    if args.command in ("train", "bench"):
+    if args.command in ("train", "bench") or (args.command == "lessons" and args.check):
         from .config import get_settings
         from .engine.runtime import configure_threads
 

@@ -277,6 +277,18 @@ class EpochEvent(BaseModel):
     seconds: float  # wall time of this epoch's training
 
 
+class StartEvent(BaseModel):
+    """The untrained network (random weights, zero bias) before its first update: epoch 0.
+    Its loss and metric are evaluated on the whole training and validation sets."""
+
+    kind: Literal["start"] = "start"
+    epoch: Literal[0] = 0
+    loss: float | None
+    metric: float | None
+    val_loss: float | None = None
+    val_metric: float | None = None
+
+
 class LayerWeights(BaseModel):
     kernel: list[list[float]]  # [inputs][units]
     bias: list[float]
@@ -319,6 +331,9 @@ class DoneEvent(BaseModel):
     confusion_matrix: list[list[int]] | None  # [true][predicted], test set
     parameters: int
     message: str | None = None
+    # With early stopping: the epoch whose weights were kept (the lowest val_loss, as Keras's
+    # restore_best_weights); the final frame, the test figures and the model are of it.
+    best_epoch: int | None = None
 
 
 class ErrorEvent(BaseModel):
@@ -326,5 +341,5 @@ class ErrorEvent(BaseModel):
     message: str
 
 
-Event = Annotated[StatusEvent | EpochEvent | FrameEvent | DoneEvent | ErrorEvent,
+Event = Annotated[StatusEvent | StartEvent | EpochEvent | FrameEvent | DoneEvent | ErrorEvent,
                   Field(discriminator="kind")]

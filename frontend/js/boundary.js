@@ -12,11 +12,12 @@ export class BoundaryView {
     this.radius = radius;
     this.axes = axes;
     this.ctx = canvas.getContext("2d");
-    this.data = null; // {kind, extent, train, val, test}
+    this.data = null; // {kind, extent, train, val, test, truth: the true boundary's polylines or null}
     this.frame = null; // the newest frame event
     this.frameKind = null; // the problem kind of the run the frame is from (null: the data's)
     this.overlay = null; // {bytes, side, extent, lut}: a neuron's map while hovered
-    this.options = { showVal: false, showTest: false, discretize: false };
+    this.options = { showVal: false, showTest: false, discretize: false, trueBoundary: false };
+    this.truthShown = false; // whether the last draw showed the true boundary (for the tests)
     this.extent = [-1, 1, -1, 1];
     this.rendered = 0; // frames drawn, and the milliseconds it took: for the benchmark
     this.drawMs = 0;
@@ -85,6 +86,8 @@ export class BoundaryView {
       this.rendered++;
     }
     if (this.axes) this.drawAxes();
+    this.truthShown = Boolean(this.options.trueBoundary && this.data?.truth);
+    if (this.truthShown) this.drawTruth();
     if (this.data) this.drawPoints();
     this.drawMs += performance.now() - began;
   }
@@ -103,6 +106,24 @@ export class BoundaryView {
     ctx.fillText(x0.toFixed(1), 4, this.canvas.height - 6);
     ctx.fillText(x1.toFixed(1), this.canvas.width - 30, this.canvas.height - 6);
     ctx.fillText(y1.toFixed(1), 4, 14);
+  }
+
+  /** The data set's true boundary, dashed: what the network should find. */
+  drawTruth() {
+    const { ctx } = this;
+    ctx.save();
+    ctx.setLineDash([8, 6]);
+    ctx.lineWidth = 2.5;
+    ctx.strokeStyle = "rgba(20, 20, 20, 0.85)";
+    ctx.beginPath();
+    for (const line of this.data.truth) {
+      line.forEach(([x, y], i) => {
+        const [px, py] = this.toPixel(x, y);
+        if (i === 0) ctx.moveTo(px, py); else ctx.lineTo(px, py);
+      });
+    }
+    ctx.stroke();
+    ctx.restore();
   }
 
   drawPoints() {

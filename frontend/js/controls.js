@@ -16,7 +16,7 @@ const LABELS = {
   regularization: { none: "none", l1: "L1", l2: "L2" },
 };
 const SWITCHES = [["show-val", "showVal"], ["show-test", "showTest"], ["discretize", "discretize"],
-  ["log-scale", "logScale"]];
+  ["log-scale", "logScale"], ["true-boundary", "trueBoundary"]];
 const DATA_SIZES = ["noise", "n-train", "n-val", "n-test"];
 
 function fillSelect(select, options, labels = {}) {
@@ -185,6 +185,7 @@ export function createControls({ catalog, edit, setView }) {
     setValue("n-test", s.dataset.n_test);
     // A drawn data set splits itself (80 % train, 20 % validation) and has no noise to add.
     for (const id of DATA_SIZES) $(id).disabled = s.dataset.name === "custom";
+    $("noise-doc").textContent = datasetInfo(s, catalog)?.noise_doc ?? ""; // flipped labels or jitter
     const updates = Math.ceil(s.dataset.n_train / t.batch_size);
     $("updates-per-epoch").textContent = Number.isFinite(updates) && updates > 0 ? `${updates} updates per epoch` : "";
     document.querySelectorAll(".dataset-choice").forEach((b) => {
@@ -211,6 +212,7 @@ export function createControls({ catalog, edit, setView }) {
   /** The network's parameter count: the draft's, or what a finished run reports. */
   function showParameters(count) {
     $("param-count").textContent = `${count} parameters`;
+    $("parameters").textContent = String(count); // also under the figures, where a participant looks
   }
 
   return { sync, showView, showParameters };

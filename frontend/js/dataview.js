@@ -1,14 +1,15 @@
 // The big plot and the data: the data set's points (previewed by the server, or drawn by
 // clicking), the run's boundary as its frames come, a hovered neuron's map and its
 // caption; the drawing tools, new points, the data as CSV and a CSV uploaded. It owns the
-// plot and those controls; the draft changes only through `edit`.
+// plot and those controls; the draft changes only through `edit`. The data set's true
+// boundary (from the preview) is drawn dashed over it when the view asks for it.
 
 import { api } from "./api.js";
 import { BoundaryView, neuronOverlay } from "./boundary.js";
 import { download } from "./code.js";
 import { CLASS_COLORS } from "./colors.js";
 import { problemsOf, report } from "./problems.js";
-import { coercePoints, warningFor } from "./sanitize.js";
+import { coercePoints, coerceTruth, warningFor } from "./sanitize.js";
 import { problemKindOf, specToSend, splitCustom } from "./spec.js";
 
 const $ = (id) => document.getElementById(id);
@@ -55,7 +56,8 @@ export function createDataView({ catalog, spec, edit, onExtent }) {
     const ticket = ++dataRequest;
     clearFrame();
     if (s.dataset.name === "custom") {
-      data = { kind: problemKindOf(s, catalog), extent: DRAW_EXTENT, train: [...(s.dataset.points || [])], val: [], test: [] };
+      data = { kind: problemKindOf(s, catalog), extent: DRAW_EXTENT, train: [...(s.dataset.points || [])], val: [], test: [],
+        truth: null };
       boundary.setData(data);
       onExtent(boundary.extent);
       return;
@@ -63,7 +65,7 @@ export function createDataView({ catalog, spec, edit, onExtent }) {
     try {
       const previewed = await api.previewData(specToSend(s));
       if (ticket !== dataRequest) return; // a newer change is on its way
-      data = previewed;
+      data = { ...previewed, truth: coerceTruth(previewed.true_boundary) };
       boundary.setData(data);
       onExtent(data.extent);
       report("data", []);

@@ -1,8 +1,8 @@
 // The participant's page: loads the catalog once, reads the address, holds the settings
 // being edited (the draft) and wires the parts together, each owning its own elements:
 // the settings form (controls.js), the plot and the data (dataview.js), the network
-// diagram (network.js), the code (codepanel.js), the run (run.js) and, in a room, the
-// room bar (room.js). Parts change the draft only through `edit`; `changed` tells the
+// diagram (network.js), the code (codepanel.js), the run (run.js), the lesson panel
+// (lesson.js) and, in a room, the room bar (room.js). Parts change the draft only through `edit`; `changed` tells the
 // others.
 
 import { api } from "./api.js";
@@ -10,6 +10,7 @@ import { copyText, flash } from "./code.js";
 import { createCodePanel } from "./codepanel.js";
 import { createControls } from "./controls.js";
 import { createDataView } from "./dataview.js";
+import { createLessonPanel } from "./lesson.js";
 import { NetworkView } from "./network.js";
 import { report } from "./problems.js";
 import { startRoom } from "./room.js";
@@ -22,7 +23,7 @@ const $ = (id) => document.getElementById(id);
 
 const draft = {
   spec: null,
-  view: { showVal: false, showTest: false, discretize: false, logScale: false },
+  view: { showVal: false, showTest: false, discretize: false, logScale: false, trueBoundary: true },
   hide: [],
 };
 // What the page-rendering benchmark reads: frames received, and the milliseconds spent on them
@@ -30,6 +31,7 @@ const draft = {
 const stats = { framesReceived: 0, frameMs: 0 };
 let catalog, controls, dataview, network, code, run;
 let room = null; // the room bar's side, when the page is opened in a room (?room=CODE)
+let lesson = null; // the lesson panel
 let shown = null; // the draft as last shown: what an edit changed
 
 /** Edit the draft: `change(spec)` changes it in place or returns a new spec. */
@@ -81,11 +83,19 @@ function onFrame(frame, kind) {
   stats.frameMs += performance.now() - began;
 }
 
+/** Settings from elsewhere (a lesson step, the instructor): checked like a link, then loaded. */
+function applySpec(spec, what = "The shared settings") {
+  const shared = coerceSpec(spec, catalog);
+  report("shared", warningFor(what, shared.problems));
+  edit(() => shared.spec);
+}
+
 function applyHidden() {
   for (const name of draft.hide) document.querySelectorAll(`[data-hide="${name}"]`).forEach((el) => { el.hidden = true; });
 }
 
 async function start() {
+  const opened = location.search; // the link as given (the page rewrites the address as it starts)
   try {
     catalog = await api.catalog();
   } catch (err) {
@@ -135,14 +145,14 @@ async function start() {
     page: { get spec() { return draft.spec; }, get view() { return draft.view; }, get run() { return run.current(); },
       get catalog() { return catalog; } },
     boundary: dataview.boundary, curves: run.curves, network, stats, get room() { return room; },
+    get lesson() { return lesson; },
   };
+  lesson = createLessonPanel({ catalog, applySpec, opened });
+  await lesson.ready;
   room = await startRoom({
     catalog,
-    applySpec: (spec) => {
-      const shared = coerceSpec(spec, catalog);
-      report("shared", warningFor("The shared settings", shared.problems));
-      edit(() => shared.spec);
-    },
+    lesson,
+    applySpec,
     spec: () => specToSend(draft.spec),
     run: () => run.current(),
   });

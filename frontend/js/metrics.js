@@ -19,9 +19,12 @@ export function foldEvent(run, event) {
       run.state = event.state;
       run.queuePosition = event.queue_position ?? null;
       break;
+    case "start": // epoch 0: the untrained network, before its first update
+      if (run.epoch > 0) break;
+      // falls through: its figures are those of an epoch
     case "epoch":
       Object.assign(run, { epoch: event.epoch, loss: event.loss, valLoss: event.val_loss, metric: event.metric,
-        valMetric: event.val_metric, learningRate: event.learning_rate });
+        valMetric: event.val_metric, learningRate: event.learning_rate ?? run.learningRate });
       break;
     case "frame":
       run.frame = event;
@@ -68,4 +71,13 @@ export async function runKind(runId, catalog) {
   } catch {
     return null;
   }
+}
+
+const STATE_WORDS = { queued: "queued", running: "training", paused: "paused", finished: "finished",
+  stopped: "stopped", early_stopped: "stopped early", diverged: "diverged", failed: "failed",
+  interrupted: "interrupted" };
+
+/** A run's state in words, as a person says it: "stopped early", not `early_stopped`. */
+export function stateWords(state) {
+  return STATE_WORDS[state] ?? String(state ?? "").replaceAll("_", " ");
 }

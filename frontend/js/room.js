@@ -1,18 +1,20 @@
-// The room bar of the participant's page (?room=CODE): the course lesson, what the
-// instructor shares (settings, a live run), the challenge, and for the instructor the
-// tools to share, set a challenge, remove participants and close the room.
+// The room bar of the participant's page (?room=CODE): what the instructor shares
+// (settings, a live run, a lesson step, which leads the lesson panel of lesson.js), the
+// challenge, and for the instructor the tools to share, set a challenge, remove
+// participants and close the room.
 // Names and texts from the server are always set as text, never as HTML.
 
 import { api, ApiError } from "./api.js";
 import { BoundaryView } from "./boundary.js";
 import { membership, remember, RoomStream } from "./membership.js";
 import { foldEvent, formatMetric, percent, runKind, runState } from "./metrics.js";
-import { coerceLesson, roomCode, toText } from "./sanitize.js";
+import { roomCode, toText } from "./sanitize.js";
 import { RunStream, goneMessage } from "./stream.js";
 
 const $ = (id) => document.getElementById(id);
 
-/** hooks: {catalog, applySpec(spec), spec(), run()}. Returns {runCreated, runEnded} or null. */
+/** hooks: {catalog, lesson (the lesson panel), applySpec(spec), spec(), run()}.
+ * Returns {runCreated, runChanged, close} or null. */
 export async function startRoom(hooks) {
   const given = new URLSearchParams(location.search).get("room");
   if (given === null) return null;
@@ -35,31 +37,12 @@ export async function startRoom(hooks) {
   }
   const instructor = me.role === "instructor";
   $("room-who").textContent = instructor ? "you are the instructor" : `you are ${toText(me.name, 100)}`;
-  const room = { code, me, view: null, lessons: hooks.catalog.lessons, lesson: null, step: 0,
+  const room = { code, me, view: null, lessons: hooks.catalog.lessons ?? [],
     followed: null, followStream: null, followBoundary: new BoundaryView($("follow-boundary"), { radius: 0 }) };
 
   const fail = (err) => { $("room-error").textContent = err instanceof ApiError ? err.message : String(err); };
   const ok = () => { $("room-error").textContent = ""; };
   const act = (action, json, method) => api.roomAction(code, me.token, action, json, method).then((r) => { ok(); return r; }, fail);
-
-  // ----- lessons (anyone may step through them; the instructor's shared step leads)
-  $("lesson-select").replaceChildren(...room.lessons.map((l) => new Option(l.title, l.id)));
-  async function showLesson(id, step) {
-    if (!room.lesson || room.lesson.id !== id) room.lesson = { ...coerceLesson(await api.lesson(id)), id };
-    room.step = Math.max(0, Math.min(step, room.lesson.steps.length - 1));
-    const s = room.lesson.steps[room.step];
-    $("lesson-select").value = id;
-    $("lesson-step-number").textContent = `step ${room.step + 1} of ${room.lesson.steps.length}`;
-    $("lesson-step-title").textContent = s.title;
-    $("lesson-step-text").textContent = s.text;
-    $("lesson-step-try").textContent = s.try;
-    $("lesson-step-watch").textContent = s.watch;
-  }
-  $("lesson-select").onchange = () => showLesson($("lesson-select").value, 0);
-  $("lesson-prev").onclick = () => showLesson(room.lesson.id, room.step - 1);
-  $("lesson-next").onclick = () => showLesson(room.lesson.id, room.step + 1);
-  $("lesson-load").onclick = () => hooks.applySpec(room.lesson.steps[room.step].settings);
-  if (room.lessons.length) await showLesson(room.lessons[0].id, 0);
 
   // ----- what the instructor shares
   async function followRun(runId) {
@@ -100,7 +83,7 @@ export async function startRoom(hooks) {
     // Every page, the instructor's too, moves to a newly shared step (e.g. from the demo screen).
     if (lesson && (room.shared?.id !== follow.lesson.id || room.shared?.step !== follow.lesson.step)) {
       room.shared = follow.lesson;
-      showLesson(follow.lesson.id, follow.lesson.step);
+      hooks.lesson.show(follow.lesson.id, follow.lesson.step);
     }
     if (!instructor) {
       $("follow-text").textContent = [follow.run_id ? "A live run of the instructor." : "The instructor's settings.",
@@ -175,7 +158,10 @@ export async function startRoom(hooks) {
     $("join-url").textContent = `${location.origin}/join.html`;
     $("join-code").textContent = code;
     $("open-presenter").href = `/presenter.html?room=${code}`;
-    const lessonRef = () => (room.lesson ? { id: room.lesson.id, step: room.step } : null);
+    const lessonRef = () => {
+      const at = hooks.lesson.current();
+      return at ? { id: at.id, step: at.step } : null;
+    };
     $("share-settings").onclick = () => act("follow", { spec: hooks.spec(), run_id: null, lesson: lessonRef() });
     $("share-run").onclick = () => {
       const run = hooks.run();
@@ -184,7 +170,7 @@ export async function startRoom(hooks) {
       return act("follow", { spec: hooks.spec(), run_id: run.id, lesson: lessonRef() });
     };
     $("set-challenge").onclick = () => act("challenge", {
-      title: room.lesson?.title ?? "Challenge", dataset: hooks.spec().dataset,
+      title: "", dataset: hooks.spec().dataset, // the server titles it by its data set
       max_parameters: Number($("challenge-params").value), max_epochs: Number($("challenge-epochs").value),
     });
     $("end-challenge").onclick = () => act("challenge", undefined, "DELETE");

@@ -58,7 +58,7 @@ export function createRun(hooks) {
     $("epoch-total").textContent = `/ ${spec.training.epochs ?? "?"}`;
     const name = metricName(kind);
     $("train-metric-name").textContent = `train ${name}`;
-    $("val-metric-name").textContent = `val. ${name}`;
+    $("val-metric-name").textContent = `validation ${name}`;
     $("test-metric-name").textContent = `test ${name}`;
     curves.setMetricName(metricTitle(kind));
   }
@@ -202,6 +202,10 @@ export function createRun(hooks) {
           : STATE_WORDS[event.state] ?? event.state);
         syncButtons();
         break;
+      case "start": // epoch 0, the untrained network: the curves' first point
+        if (!curves.epochs.length) curves.add(event);
+        showFigures();
+        break;
       case "epoch":
         curves.add(event);
         showFigures();
@@ -245,7 +249,7 @@ export function createRun(hooks) {
     table.createCaption().textContent = "Test set: true class (rows) × predicted (columns)";
     const head = table.createTHead().insertRow();
     head.insertCell().textContent = "";
-    matrix.forEach((_, j) => { head.insertCell().textContent = `pred. ${j}`; });
+    matrix.forEach((_, j) => { head.insertCell().textContent = `predicted ${j}`; });
     const total = matrix.flat().reduce((a, b) => a + b, 0) || 1;
     const body = table.createTBody();
     matrix.forEach((row, i) => {

@@ -11,7 +11,7 @@ import { clone, defaultSpec } from "./state.js";
 const NUMERIC = /^\s*[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i;
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const LAYER_DEFAULT = { units: 4, activation: "relu", dropout: 0 };
-export const VIEW_KEYS = ["showVal", "showTest", "discretize", "logScale"];
+export const VIEW_KEYS = ["showVal", "showTest", "discretize", "logScale", "trueBoundary"];
 
 const isObject = (value) => value !== null && typeof value === "object" && !Array.isArray(value);
 
@@ -221,7 +221,7 @@ export function coerceSpec(raw, catalog) {
   return { spec: { dataset, features, layers, training }, problems: check.problems };
 }
 
-/** The view options of a link -> {view, problems}: four true/false switches. */
+/** The view options of a link -> {view, problems}: true/false switches (VIEW_KEYS). */
 export function coerceView(raw) {
   const check = new Checker();
   const given = check.object("view", raw);
@@ -273,6 +273,9 @@ export function coerceRunEvent(raw) {
       if (!RUN_STATES.includes(e.state)) return null;
       return { ...e, epoch: int(e.epoch) ?? 0, queue_position: int(e.queue_position),
         message: e.message == null ? null : toText(e.message) };
+    case "start": // epoch 0: the untrained network
+      return { ...e, epoch: 0, loss: num(e.loss), metric: num(e.metric), val_loss: num(e.val_loss),
+        val_metric: num(e.val_metric) };
     case "epoch":
       return { ...e, epoch: int(e.epoch) ?? 0, loss: num(e.loss), metric: num(e.metric), val_loss: num(e.val_loss),
         val_metric: num(e.val_metric), learning_rate: num(e.learning_rate) ?? 0, seconds: num(e.seconds) ?? 0 };
@@ -292,6 +295,16 @@ export function coerceRunEvent(raw) {
     default:
       return null;
   }
+}
+
+/** A data set's true boundary (`POST /api/preview/data` -> `true_boundary`): polylines of
+ * finite [x1, x2] points (at most 16 lines of 1000 points), or null. */
+export function coerceTruth(raw) {
+  if (!Array.isArray(raw)) return null;
+  const lines = raw.slice(0, 16).filter(Array.isArray).map((line) => line.slice(0, 1000)
+    .filter((p) => Array.isArray(p) && p.length === 2 && p.every((v) => typeof v === "number" && Number.isFinite(v))))
+    .filter((line) => line.length >= 2);
+  return lines.length ? lines : null;
 }
 
 /** A room's view (the `room` event) with every field of the type the page shows. */

@@ -54,11 +54,11 @@ export function readUrl(exercises = [], search = location.search) {
 }
 
 /** The address that reproduces `spec` and `view` (and keeps the hidden controls hidden,
- * and the room the page is in). */
+ * the room the page is in and the lesson step it shows). */
 export function urlFor(spec, view, hide) {
   const params = new URLSearchParams();
-  const room = new URLSearchParams(location.search).get("room");
-  if (room) params.set("room", room);
+  const here = new URLSearchParams(location.search);
+  for (const key of ["room", "lesson", "step"]) if (here.get(key)) params.set(key, here.get(key));
   params.set("s", toBase64Url(JSON.stringify({ spec, view })));
   if (hide.length) params.set("hide", hide.join(","));
   return `${location.pathname}?${params}`;

@@ -65,3 +65,15 @@ def test_a_loss_the_catalog_does_not_list_for_a_kind_is_refused():
     assert "categorical_crossentropy" not in LOSSES_BY_KIND["binary"]
     with pytest.raises(SpecError):
         validate_spec(spec, Limits())
+
+
+def test_the_course_exercises_use_the_courses_settings():
+    """Ex1 as on the slides: optimizer 'sgd' at Keras's default rate 0.01, batch 4, 50 epochs,
+    100 training and 50 validation points; Ex3 flips the course's 10 % of labels."""
+    ex = {e["id"]: e["spec"] for e in EXERCISES}
+    ex1 = ex["ex1"]
+    assert ex1["training"]["optimizer"] == "sgd" and ex1["training"]["learning_rate"] == 0.01
+    assert ex1["training"]["batch_size"] == 4 and ex1["training"]["epochs"] == 50
+    assert ex1["dataset"]["n_train"] == 100 and ex1["dataset"]["n_val"] == 50 and ex1["dataset"]["n_test"] == 50
+    assert ex1["layers"] == [] and ex1["training"]["loss"] == "binary_crossentropy"
+    assert ex["ex3"]["dataset"]["params"]["flip"] == 0.1 and ex["ex3"]["dataset"]["name"] == "course_spiral"

@@ -108,3 +108,36 @@ def test_unreadable_bodies_are_a_422_on_the_body(client, body, message):
         answer = client.post(route, content=body, headers={"content-type": "application/json"})
         assert answer.status_code == 422, route
         assert answer.json()["detail"] == [{"field": "body", "msg": message}]
+
+
+def _inside(extent, point):
+    x_min, x_max, y_min, y_max = extent
+    return x_min - 1e-4 <= point[0] <= x_max + 1e-4 and y_min - 1e-4 <= point[1] <= y_max + 1e-4
+
+
+@pytest.mark.parametrize("name, params, curve", [
+    ("line", {"a": 0.5, "b": 0.1}, lambda x: 0.5 * x + 0.1),
+    ("line", {"a": -2.0, "b": 0.3}, lambda x: -2.0 * x + 0.3),
+    ("parabola", {"a": 2.0, "b": 0.0, "c": -1.0}, lambda x: 2 * x ** 2 - 1),
+    ("parabola", {"a": -1.5, "b": 0.5, "c": 0.2}, lambda x: -1.5 * x ** 2 + 0.5 * x + 0.2),
+])
+def test_the_data_preview_gives_the_true_boundary_of_the_spec(client, name, params, curve):
+    preview = client.post("/api/preview/data", json={**tiny(), "dataset": {
+        "name": name, "n_train": 40, "n_val": 10, "n_test": 10, "params": params}}).json()
+    lines = preview["true_boundary"]
+    assert lines and all(len(line) >= 2 for line in lines)
+    for line in lines:
+        for x, y in line:
+            assert _inside(preview["extent"], (x, y))
+            assert y == pytest.approx(curve(x), abs=2e-3)
+    # it spans the plot: from its left edge (or where it enters) across
+    xs = [x for line in lines for x, _ in line]
+    assert max(xs) - min(xs) > 0.5
+
+
+def test_a_data_set_with_no_true_boundary_says_null(client):
+    for dataset in ({"name": "course_spiral"}, {"name": "plane"},
+                    {"name": "custom", "points": [[0, 0, 0], [1, 1, 1], [0.5, 0, 1], [0, 0.5, 0], [1, 0, 1]]}):
+        preview = client.post("/api/preview/data", json={**tiny(batch_size=2), "dataset": {
+            **dataset, "n_train": 4, "n_val": 1, "n_test": 0}}).json()
+        assert preview["true_boundary"] is None, dataset

@@ -162,6 +162,17 @@ def test_a_challenge_refuses_what_it_cannot_rank(client, room):
         assert response.status_code == 422 and response.json()["detail"][0]["field"] == field, response.text
 
 
+def test_a_challenge_without_a_title_is_titled_by_its_data_set(client, room):
+    from keras_playground.data import DATASETS
+
+    for dataset, title in (({"name": "course_spiral"}, DATASETS["course_spiral"].title), (LINE, "Line (Ex1)")):
+        response = challenge(client, room, title="   ", dataset=dataset)
+        assert response.status_code == 200, response.text
+        shown = client.get(f"/api/rooms/{room['code']}").json()["challenge"]["title"]
+        assert shown.startswith(title) and shown.lower().count("challenge") == 1, shown  # "... challenge"
+    assert challenge(client, room, title=" Spiral  race ").json()["challenge"]["title"] == "Spiral race"
+
+
 def test_submissions_are_scored_on_the_hidden_set_and_refused_over_the_limits(client, room):
     code = room["code"]
     assert challenge(client, room).status_code == 200

@@ -76,11 +76,36 @@ def test_noise_flips_about_that_share_of_labels(name, rule):
 
 def test_the_course_spiral_is_standardized_with_its_share_of_flips():
     ds = make_dataset(DatasetSpec(name="course_spiral", n_train=2000, n_val=0, n_test=0))
-    assert np.allclose(ds.x_train.mean(axis=0), 0, atol=1e-9)
-    assert np.allclose(ds.x_train.std(axis=0), 1, atol=1e-9)
+    assert abs(ds.x_train.mean()) < 1e-9 and abs(ds.x_train.std() - 1) < 1e-9  # one mean, one std
     raw = make_dataset(DatasetSpec(name="course_spiral", n_train=2000, n_val=0, n_test=0,
                                    params={"standardize": 0}))
     assert raw.x_train.std() > 2  # r reaches 0.25 * 10 pi: the raw spiral is wide
+
+
+def test_the_course_spiral_follows_the_course_generator():
+    """r = a*t, jitter u, v drawn independently in [-b, b] for each coordinate, class 1
+    negated, about `flip` of the labels flipped, classes drawn with even odds."""
+    n = 4000
+    xy, labels = generators.course_spiral(n, np.random.default_rng(5), 0.0, a=0.25, b=0.5, flip=0.1,
+                                          standardize=0)
+    assert 0.45 <= labels.mean() <= 0.55
+    # a point on its own class's arm lies within b (per coordinate) of (r cos r, r sin r)
+    sign = np.where(labels == 1, -1.0, 1.0)[:, None]
+    own = sign * xy
+    r_grid = np.linspace(0, 0.25 * 10 * np.pi, 20000)
+    arm = np.stack([r_grid * np.cos(r_grid), r_grid * np.sin(r_grid)], axis=1)
+    off = np.array([np.abs(arm - p).max(axis=1).min() for p in own[:1500]])
+    assert 0.06 <= np.mean(off > 0.6) <= 0.14  # the flipped labels: about 10 %
+    # the jitter differs between the coordinates: a point is off the ray of its angle r
+    rng = np.random.default_rng(5)
+    r = 0.25 * rng.uniform(0.0, 10.0 * np.pi, size=n)
+    drawn = rng.random(n) >= 0.5
+    true_sign = np.where(drawn, -1.0, 1.0)
+    ok = (np.abs(np.cos(r)) > 0.3) & (np.abs(np.sin(r)) > 0.3)
+    u = true_sign[ok] * xy[ok, 0] / np.cos(r[ok]) - r[ok]
+    v = true_sign[ok] * xy[ok, 1] / np.sin(r[ok]) - r[ok]
+    assert np.abs(u).max() <= 0.5 + 1e-9 and np.abs(v).max() <= 0.5 + 1e-9
+    assert abs(np.corrcoef(u, v)[0, 1]) < 0.1 and np.abs(u - v).mean() > 0.2
 
 
 def test_blobs_have_the_asked_number_of_classes():
@@ -143,3 +168,70 @@ def test_custom_points_are_shuffled_and_split():
     binary = make_dataset(DatasetSpec(name="custom", n_train=4, n_val=0, n_test=0,
                                       points=[(0, 0, 0), (1, 1, 1), (0, 1, 0), (1, 0, 1)]))
     assert binary.kind == "binary" and binary.n_classes == 2
+
+
+# ----- what "noise" means, as the page says it, and the true boundary -----
+
+def _noise_effect(name):
+    """What noise does to the data set's points: 'flips', 'moves' (coordinates) or 'target'."""
+    info = DATASETS[name]
+    calm = info.generator(400, np.random.default_rng(9), 0.0, **info.defaults())
+    noisy = info.generator(400, np.random.default_rng(9), 0.3, **info.defaults())
+    if info.kind == "regression":
+        assert np.allclose(calm[0], noisy[0])
+        return "target"
+    if np.allclose(calm[0], noisy[0]):
+        assert (calm[1] != noisy[1]).any()
+        return "flips"
+    assert (calm[1] == noisy[1]).all()  # the points move; no label changes
+    return "moves"
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_the_catalogs_words_on_noise_say_what_the_generator_does(name):
+    doc = DATASETS[name].noise_doc.lower()
+    effect = _noise_effect(name)
+    if effect == "flips":
+        assert "flips" in doc and "label" in doc and "stay where they are" in doc
+    elif effect == "target":
+        assert "target" in doc and "standard deviation" in doc
+    else:
+        assert ("jitters the points" in doc or "widens the clouds" in doc) and "standard deviation" in doc
+        assert "flip" not in doc
+
+
+@pytest.mark.parametrize("name, params", [
+    ("line", {"a": 0.5, "b": 0.1}), ("line", {"a": -3.0, "b": -0.4}),
+    ("parabola", {"a": 2.0, "b": 0.0, "c": -1.0}), ("parabola", {"a": -1.0, "b": 1.5, "c": 0.5}),
+    ("circle", {"radius": 0.5}), ("xor", {}),
+])
+def test_the_true_boundary_separates_the_noiseless_classes(name, params):
+    from keras_playground.data.truth import true_boundary
+
+    ds = make_dataset(DatasetSpec(name=name, n_train=500, n_val=0, n_test=0, noise=0.0, params=params))
+    lines = true_boundary(DatasetSpec(name=name, params=params), ds.extent)
+    x_min, x_max, y_min, y_max = ds.extent
+    assert lines and all(x_min - 1e-4 <= x <= x_max + 1e-4 and y_min - 1e-4 <= y <= y_max + 1e-4
+                         for line in lines for x, y in line)
+    x, y = ds.x_train[:, 0], ds.x_train[:, 1]
+    if name in ("line", "parabola"):
+        points = sorted((px, py) for line in lines for px, py in line)
+        curve = np.interp(x, [p[0] for p in points], [p[1] for p in points], left=np.inf, right=np.inf)
+        inside = np.isfinite(curve) & (np.abs(y - curve) > 0.02)  # off the polyline's own error
+        assert ((y < curve) == ds.y_train.astype(bool))[inside].all()
+    elif name == "circle":
+        assert np.allclose(np.hypot(*np.array(lines[0]).T), params["radius"], atol=1e-3)
+        assert ((np.hypot(x, y) < params["radius"]) == ds.y_train.astype(bool)).all()
+    else:
+        assert sorted(tuple(line[0]) == tuple(line[-1]) for line in lines) == [False, False]
+        assert all(set(np.array(line)[:, 0]) == {0.0} or set(np.array(line)[:, 1]) == {0.0} for line in lines)
+
+
+def test_spirals_and_regressions_have_no_true_boundary():
+    from keras_playground.data.truth import true_boundary
+
+    for name in ("spiral", "course_spiral", "plane", "multi_gaussian"):
+        assert true_boundary(DatasetSpec(name=name), (-1, 1, -1, 1)) is None
+    rays = true_boundary(DatasetSpec(name="blobs", params={"classes": 4}), (-1.5, 1.5, -1.5, 1.5))
+    assert len(rays) == 4 and all(line[0] == [0.0, 0.0] for line in rays)
+    assert true_boundary(DatasetSpec(name="gaussian"), (-1, 1, -1, 1)) == [[[-1.0, 1.0], [1.0, -1.0]]]

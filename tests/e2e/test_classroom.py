@@ -180,3 +180,31 @@ def test_a_shared_regression_run_shows_its_mae_as_a_number_everywhere(open_page)
     instructor.locator("#stop").click()
     wait_for_state(instructor, "stopped")
     assert "%" not in instructor.get_by_test_id("train-accuracy").text_content()
+
+
+def test_the_spiral_lessons_starting_network_is_submitted_under_the_default_challenge_limits(open_page):
+    instructor, code = open_room(open_page)
+    participant = join(open_page, code, "Turing")
+    participant.wait_for_url(re.compile(rf"\?room={code}"))
+    participant.wait_for_selector("body[data-ready=true]")
+    spiral = "() => window.playground.page.spec.dataset.name === 'course_spiral'"
+    for page in (instructor, participant):  # both load the lesson's first step, as it is
+        page.locator("#lesson-select").select_option("07-spiral-challenge")
+        page.wait_for_function("() => document.getElementById('lesson-step-number').textContent === 'step 1 of 2'")
+        page.get_by_test_id("lesson-load").click()
+        page.wait_for_function(spiral)
+
+    # The challenge with the form's default limits, titled by its data set.
+    instructor.get_by_test_id("set-challenge").click()
+    participant.get_by_test_id("challenge").wait_for()
+    assert "Spiral" in participant.locator("#challenge-title").text_content()
+    assert "at most 200 parameters" in participant.locator("#challenge-limits").text_content()
+
+    set_field(participant, "#epochs", 15)  # only shorter, for the test's time
+    participant.get_by_test_id("train").click()
+    wait_for_state(participant, "finished")
+    participant.wait_for_function("() => !document.querySelector('[data-testid=submit-run]').disabled")
+    participant.get_by_test_id("submit-run").click()
+    participant.wait_for_function(
+        "() => /Hidden-test accuracy|Not accepted/.test(document.querySelector('[data-testid=submit-result]').textContent)")
+    assert "Hidden-test accuracy" in participant.get_by_test_id("submit-result").text_content()

@@ -42,7 +42,7 @@ def hostile_spec(p):
 
 
 def hostile_view(p):
-    return {"showVal": p, "showTest": p, "discretize": p, "logScale": p, p: p}
+    return {"showVal": p, "showTest": p, "discretize": p, "logScale": p, "trueBoundary": p, p: p}
 
 
 def settle(page):
@@ -83,7 +83,8 @@ def test_script_in_any_field_of_a_link_never_runs_and_the_page_still_trains(open
         assert spec["layers"] == [{"units": 4, "activation": "relu", "dropout": 0}, {"units": 3, "activation": "relu"}]
         assert spec["training"]["optimizer"] == "adam" and spec["training"]["epochs"] == 200
         view = page.evaluate("window.playground.page.view")
-        assert view == {"showVal": False, "showTest": False, "discretize": False, "logScale": False}
+        assert view == {"showVal": False, "showTest": False, "discretize": False, "logScale": False,
+                        "trueBoundary": True}  # each switch back to its default
         if n < 2:  # (the drawn set kept one point: too few to train)
             page.locator(".neuron").first.hover()  # tooltips and hover captions are text too
             assert_trains(page)

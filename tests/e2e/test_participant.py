@@ -64,7 +64,8 @@ def test_the_learning_rate_changes_while_training(open_page):
     set_field(page, "#epochs", 3000)
     page.get_by_test_id("train").click()
     page.wait_for_function("() => Number(document.querySelector('[data-testid=epoch]').textContent) >= 2")
-    assert page.locator("#live-lr").text_content() == "learning rate 0.1"
+    rate = page.evaluate("window.playground.page.run.spec.training.learning_rate")  # the exercise's own
+    assert page.locator("#live-lr").text_content() == f"learning rate {rate:g}"
     set_field(page, "#learning-rate", 0.02)
     page.wait_for_function("() => document.getElementById('live-lr').textContent === 'learning rate 0.02'")
     assert page.locator("#run-state").text_content() == "training"  # the same run goes on
@@ -144,8 +145,8 @@ def test_a_dropped_connection_reconnects_without_losing_the_curve(open_page):
     page.get_by_role("button", name="Stop").click()
     wait_for_state(page, "stopped")
     curve = page.evaluate("window.playground.curves.epochs")
-    assert curve == list(range(1, len(curve) + 1))  # every epoch once, none lost, none twice
-    assert len(curve) == epoch(page)
+    assert curve == list(range(0, len(curve)))  # epoch 0 (untrained), then every epoch once, none lost or twice
+    assert len(curve) == epoch(page) + 1
 
 
 def test_hovering_a_neuron_shows_its_map_large(open_page):
@@ -221,7 +222,7 @@ def test_a_regression_run_shows_its_mae_as_a_number(open_page):
     set_field(page, "#epochs", 5)
     page.get_by_test_id("train").click()
     wait_for_state(page, "finished")
-    assert page.locator("#val-metric-name").text_content() == "val. MAE"
+    assert page.locator("#val-metric-name").text_content() == "validation MAE"
     for test_id in ("train-accuracy", "val-accuracy", "test-accuracy"):
         shown = page.get_by_test_id(test_id).text_content()
         assert "%" not in shown and float(shown) >= 0, (test_id, shown)
@@ -237,3 +238,70 @@ def test_the_course_exercises_come_from_the_catalog(open_page):
     assert page.evaluate("window.playground.page.spec") == exercises[0]["spec"]
     regularizations = page.locator("#regularization option").evaluate_all("options => options.map(o => o.value)")
     assert regularizations == page.evaluate("window.playground.page.catalog.regularizations")
+
+
+def test_epoch_0_the_untrained_network_shows_before_the_first_epoch(open_page):
+    page = open_page("/?exercise=ex1")
+    held = []  # Step creates the run paused, then asks for one epoch: hold that request back
+    page.route("**/control", lambda route: held.append(route))
+    page.get_by_test_id("step").click()
+    page.wait_for_function("() => window.playground.curves.epochs.length >= 1")
+    page.wait_for_function("() => window.playground.boundary.rendered > 0")  # its boundary is drawn
+    assert page.evaluate("window.playground.page.run.frame.epoch") == 0
+    assert epoch(page) == 0
+    assert page.evaluate("window.playground.curves.epochs") == [0]
+    page.wait_for_function("() => document.getElementById('loss-chart').data?.[0]?.x?.length === 1")
+    assert page.evaluate("document.getElementById('loss-chart').data[0].x[0]") == 0  # the curve starts at 0
+    assert page.evaluate("window.playground.curves.loss[0]") > 0
+    assert page.get_by_test_id("train-accuracy").text_content().endswith("%")  # the untrained accuracy
+    assert held  # nothing trained yet: the step is still on its way
+
+    for route in held:
+        route.continue_()
+    page.unroute("**/control")
+    page.wait_for_function("() => document.querySelector('[data-testid=epoch]').textContent === '1'")
+    assert page.evaluate("window.playground.curves.epochs") == [0, 1]
+    page.wait_for_function("() => document.getElementById('loss-chart').data?.[0]?.x?.length === 2")
+    assert page.evaluate("document.getElementById('loss-chart').data[0].x") == [0, 1]
+
+
+def test_the_true_boundary_is_drawn_dashed_and_can_be_hidden(open_page):
+    page = open_page("/?exercise=ex2")
+    toggle = page.get_by_test_id("true-boundary")
+    expect(toggle).to_be_checked()
+    page.wait_for_function("() => window.playground.boundary.truthShown")
+    lines = page.evaluate("window.playground.boundary.data.truth")
+    assert lines and all(abs(y - (2 * x * x - 1)) < 2e-3 for line in lines for x, y in line)  # the parabola
+    with_truth = page.evaluate("document.getElementById('boundary').toDataURL()")
+    toggle.uncheck()
+    page.wait_for_function("() => !window.playground.boundary.truthShown")
+    assert page.evaluate("document.getElementById('boundary').toDataURL()") != with_truth
+    assert page.evaluate("window.playground.page.view.trueBoundary") is False
+    again = open_page(page.url.removeprefix(page.url.split("/?")[0]))  # the view is in the link
+    expect(again.get_by_test_id("true-boundary")).not_to_be_checked()
+    # A data set with no known boundary draws none.
+    page.locator('[data-dataset="spiral"]').click()
+    toggle.check()
+    page.wait_for_function("() => window.playground.boundary.data?.truth === null")
+    assert page.evaluate("window.playground.boundary.truthShown") is False
+
+
+def test_the_page_says_what_noise_means_for_the_data_set(open_page):
+    page = open_page("/?exercise=ex1")
+    expect(page.get_by_test_id("noise-doc")).to_contain_text("flips labels")
+    page.locator('[data-dataset="circle"]').click()
+    expect(page.get_by_test_id("noise-doc")).to_contain_text("jitters the points")
+    page.locator('[data-dataset="gaussian"]').click()
+    expect(page.get_by_test_id("noise-doc")).to_contain_text("widens the clouds")
+
+
+def test_the_page_speaks_in_whole_words(open_page):
+    page = open_page("/?exercise=ex1")
+    expect(page.locator("label:has(#log-scale)")).to_have_text("log scale")
+    text = page.locator("body").inner_text()
+    for abbreviation in ("w/o", "val.", "Reg.", "log loss", "pred."):
+        assert abbreviation not in text, abbreviation
+    expect(page.get_by_test_id("parameters")).to_have_text("3")  # Dense(1) on (x1, x2): w1, w2, b
+    assert "y = sigmoid(w1·x1 + w2·x2 + b)" in text
+    assert "Validation set" in text and "Test set" in text
+    expect(page.get_by_role("link", name="About the course")).to_be_visible()

@@ -1,7 +1,8 @@
-"""The exported script: it compiles, draws exactly the playground's data, and trains as well.
+"""The exported script: it compiles, draws exactly the playground's data, trains as well,
+speaks the course's words and draws the course notebooks' plots.
 
-Four scripts run for real (`python train.py` in a subprocess, started together so the
-TensorFlow imports overlap); the others are compiled and their data compared.
+Five scripts run for real (`python train.py` in a subprocess with no display, started
+together so the TensorFlow imports overlap); the others are compiled and their data compared.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 
 from keras_playground.data import DATASETS, compute_features, make_dataset
+from keras_playground.data.exercises import EXERCISES
 from keras_playground.data.validate import validate_spec
 from keras_playground.engine.codegen import export_script
 from keras_playground.specs import Limits, RunSpec
@@ -60,7 +62,9 @@ RAW = {
                       "layers": [{"units": 6, "activation": "relu"}],
                       "training": {"optimizer": "rmsprop", "loss": "mse", "epochs": 5}},
 }
-RUN = ("line_neuron", "parabola_32_16", "plane_mse", "l2_dropout_early")
+RAW["ex1"] = next(e["spec"] for e in EXERCISES if e["id"] == "ex1")  # the course's Ex1, as the page starts it
+RUN = ("line_neuron", "parabola_32_16", "plane_mse", "l2_dropout_early", "ex1")
+PLOTS = {"loss.png", "decision_boundary.png"}  # and accuracy.png or mae.png
 
 
 def spec_of(name: str) -> RunSpec:
@@ -82,11 +86,12 @@ def figures(stdout: str) -> dict[str, float]:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """Start the RUN scripts together; {name: (returncode, stdout, stderr)} once all finish."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND")}  # headless
     env.update(CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="3")
-    procs = {}
+    procs, proc_dirs = {}, {}
     for name in RUN:
-        folder = tmp_path_factory.mktemp(name)
+        folder = proc_dirs[name] = tmp_path_factory.mktemp(name)
         (folder / "train.py").write_text(export_script(spec_of(name)))
         procs[name] = subprocess.Popen([sys.executable, "train.py"], cwd=folder, env=env,
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -94,7 +99,7 @@ def runs(tmp_path_factory):
     try:
         for name, proc in procs.items():
             out, err = proc.communicate(timeout=TIMEOUT)
-            results[name] = (proc.returncode, out, err)
+            results[name] = (proc.returncode, out, err, {p.name for p in proc_dirs[name].iterdir()})
     finally:
         for proc in procs.values():
             if proc.poll() is None:
@@ -103,7 +108,7 @@ def runs(tmp_path_factory):
 
 
 def ran(runs, name: str) -> dict[str, float]:
-    code, out, err = runs[name]
+    code, out, err, _files = runs[name]
     assert code == 0, f"{name} failed:\n{err[-3000:]}"
     return figures(out)
 
@@ -120,14 +125,14 @@ def test_script_compiles_and_imports_only_numpy_and_keras(name):
             imported |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
             imported.add(node.module.split(".")[0])
-    assert imported <= {"numpy", "keras", "math"}
+    assert imported <= {"numpy", "keras", "math", "os", "sys", "matplotlib"}
     assert "keras_playground" not in text
 
 
 def test_script_states_the_run_and_matches_the_model_choices():
     text = export_script(spec_of("l2_dropout_early"))
     assert text.startswith("# Keras Playground run")
-    for words in ("Data set:  course_spiral", "noise", "200 for training, 60 for validation, 0 for test",
+    for words in ("Data set:  course_spiral", "noise", "200 for training, 60 for validation, 0 for testing",
                   "data seed 5, training seed 4", "python train.py"):
         assert words in text
     assert "keras.utils.set_random_seed(4)" in text
@@ -139,7 +144,8 @@ def test_script_states_the_run_and_matches_the_model_choices():
     assert "model.add(layers.Dense(1, activation='sigmoid'))" in text
     assert "optimizers.SGD(learning_rate=0.05, momentum=0.9)" in text
     assert "loss='binary_crossentropy'" in text and "metrics=['accuracy']" in text
-    assert "EarlyStopping(monitor='val_loss', patience=3)" in text
+    assert re.search(r"EarlyStopping\(monitor='val_loss', patience=3,\s+restore_best_weights=True\)", text)
+    assert "keeps the weights of its best epoch" in text
     assert "shuffle=False" in text
     assert "model.evaluate" not in text  # no test set
 
@@ -240,3 +246,69 @@ def test_script_result_is_close_to_the_playground(runs):
     done = session.done_event()
     assert abs(result["test_accuracy"] - done.test_metric) <= 0.06
     assert abs(result["val_accuracy"] - done.val_metric) <= 0.06
+
+
+# ----- The course's words, and the course's Ex1 -----
+
+NOTES_FOR_US = ("todo", "fixme", "xxx", "engine", "self-contained", "copies this function",
+                "maintainer", "internals", "refactor", "hack", "keras_playground")
+
+
+@pytest.mark.parametrize("name", list(RAW))
+def test_script_speaks_the_courses_words_and_has_no_note_for_us(name):
+    text = export_script(spec_of(name))
+    comments = "\n".join(line for line in text.splitlines() if "#" in line).lower()
+    assert not [word for word in NOTES_FOR_US if word in comments], comments
+    assert "todo" not in text.lower() and "keras_playground" not in text
+    for words in ("Training_data", "Training_label", "Validation_data", "Validation_label",
+                  "Testing_data", "Testing_label"):
+        assert words in text
+    assert "Test_data" not in text and "Test_label" not in text
+    assert re.search(r"^PLOTS = True$", text, re.M)  # the plots are on, and a flag turns them off
+    assert text.index("PLOTS = True") < text.index("def load_data")  # near the top
+    assert "plot_results(history, model)" in text and "plt.show()" in text
+
+
+def test_the_slides_form_of_the_model_is_shown_next_to_the_model():
+    neuron = export_script(spec_of("ex1"))
+    model_at = neuron.index("model = models.Sequential()")
+    slide_at = neuron.index("#     model.add(Dense(1, activation='sigmoid', input_shape=(2,)))")
+    assert 0 < slide_at - model_at < 400
+    two = export_script(spec_of("parabola_32_16"))
+    assert "#     model.add(Dense(32, activation='relu', input_shape=(2,)))" in two
+
+
+def test_the_course_ex1_script_uses_sgd_at_keras_default_rate():
+    text = export_script(spec_of("ex1"))
+    assert "model.compile(optimizer='sgd'," in text or "keras.optimizers.SGD(learning_rate=0.01)" in text
+    assert "learning rate 0.01 (Keras's default)" in text
+    assert "batch_size=4, epochs=50," in text
+    assert "validation_data=(Validation_data, Validation_label)" in text
+    other = export_script(spec_of("line_neuron"))  # another rate says so
+    assert "optimizers.SGD(learning_rate=0.1),  # stochastic gradient descent, learning rate 0.1 " \
+           "(Keras's default: 0.01)" in other
+
+
+def test_without_matplotlib_the_script_says_so_and_goes_on(monkeypatch, capsys):
+    module = load_script(export_script(spec_of("ex1")))
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` fails
+    module.plot_results(types.SimpleNamespace(history={"loss": [1.0]}), model=None)
+    assert "matplotlib is not installed" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_the_course_ex1_runs_as_is_and_draws_its_plots(runs):
+    result = ran(runs, "ex1")
+    assert result["epochs_trained"] == 50
+    assert result["val_accuracy"] >= 0.8 and result["test_accuracy"] >= 0.8
+    files = runs["ex1"][3]
+    assert PLOTS | {"accuracy.png"} <= files
+    assert "Plots saved next to this script" in runs["ex1"][1]
+
+
+@pytest.mark.slow
+def test_every_script_that_ran_drew_its_plots_headless(runs):
+    for name in RUN:
+        ran(runs, name)
+        metric = "mae.png" if name == "plane_mse" else "accuracy.png"
+        assert PLOTS | {metric} <= runs[name][3], name

@@ -147,3 +147,105 @@ def test_live_learning_rate_change_keeps_the_weights(spec_factory):
     session.set_learning_rate(0.1)
     session.train_epoch()
     assert not all(np.array_equal(a, b) for a, b in zip(before, session.model.get_weights()))
+
+
+# ----- epoch 0: the untrained network -----
+
+def test_epoch_0_is_the_untrained_network_before_the_first_update(spec_factory):
+    from keras_playground.engine.program import evaluate
+    from keras_playground.engine.session import plane_grid
+
+    session = TrainingSession(spec_factory(layers=[], epochs=3), resolution=16)
+    start, frame = session.start_events()
+    assert start.kind == "start" and start.epoch == 0 and frame.kind == "frame" and frame.epoch == 0
+    assert session.epoch == 0 and session.history == []
+    # random weights, zero bias
+    assert frame.weights[0].bias == [0.0] and any(w != 0 for row in frame.weights[0].kernel for w in row)
+    # one evaluation of the untrained model on the training and validation sets
+    model = session.model
+    loss, metric = evaluate(model, "binary", session._x, session._y)
+    val_loss, val_metric = evaluate(model, "binary", session._xv, session._yv)
+    assert start.loss == pytest.approx(float(loss), rel=1e-4) and start.metric == pytest.approx(float(metric))
+    assert start.val_loss == pytest.approx(float(val_loss), rel=1e-4)
+    assert start.val_metric == pytest.approx(float(val_metric))
+    # its boundary is the untrained model's prediction
+    grid = plane_grid(frame.extent, 16)
+    expected = np.round(model.predict(grid, verbose=0)[:, 0] * 255)
+    assert np.abs(decode(frame.boundary).astype(int) - expected).max() <= 1
+    # told once, and never after the first epoch; training then runs epochs 1..N as before
+    assert session.start_events() == []
+    epochs = [e.epoch for e in train_all(session) if e.kind == "epoch"]
+    assert epochs == [1, 2, 3] and [e.epoch for e in session.history] == [1, 2, 3]
+
+
+def test_epoch_0_does_not_change_the_training(spec_factory):
+    plain = TrainingSession(spec_factory(epochs=3))
+    told = TrainingSession(spec_factory(epochs=3))
+    told.start_events()
+    a = [e.loss for e in train_all(plain) if e.kind == "epoch"]
+    b = [e.loss for e in train_all(told) if e.kind == "epoch"]
+    assert a == pytest.approx(b, rel=1e-6)
+
+
+def test_drive_tells_epoch_0_first_even_when_the_run_starts_paused(spec_factory):
+    import threading
+    import time
+
+    from keras_playground.engine.control import Command, QueueControl, drive
+
+    events = []
+    control = QueueControl()
+    session = TrainingSession(spec_factory(epochs=2))
+    thread = threading.Thread(target=drive, args=(session, control, events.append),
+                              kwargs={"start_paused": True, "paused_poll_seconds": 0.01}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while len(events) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [e.kind for e in events[:3]] == ["status", "start", "frame"] and events[2].epoch == 0
+    assert not any(e.kind == "epoch" for e in events)  # still paused: nothing trained
+    control.send(Command("stop"))
+    thread.join(30)
+    assert events[-1].kind == "done" and events[-1].epochs == 0
+
+
+def _frames_by_epoch(events):
+    return {e.epoch: e for e in events if e.kind == "frame"}
+
+
+def test_early_stopping_keeps_the_weights_of_the_best_validation_epoch(spec_factory):
+    """As Keras's EarlyStopping(monitor='val_loss', patience=5, restore_best_weights=True)."""
+    spec = spec_factory({"n_train": 20, "noise": 0.3}, layers=[{"units": 64, "activation": "relu"}] * 3,
+                        epochs=2000, early_stopping_patience=5, learning_rate=0.05)
+    session = TrainingSession(spec, max_frames_per_second=None)  # a frame after every epoch
+    frames = _frames_by_epoch(train_all(session))
+    assert session.state == "early_stopped"
+    best = int(np.argmin([e.val_loss for e in session.history])) + 1
+    assert best < session.epoch
+    final = session.final_frame()  # the restored weights, drawn again
+    assert final is not None and final.weights == frames[best].weights != frames[session.epoch].weights
+    done = session.done_event()
+    assert done.best_epoch == best and done.epochs == best + 5
+    assert done.val_loss == session.history[best - 1].val_loss  # the figures of the kept epoch
+    kernel = session.model.layers[0].get_weights()[0]
+    assert np.allclose(np.round(kernel, 5), frames[best].weights[0].kernel)  # the saved model too
+
+
+def test_a_run_that_ends_without_stopping_early_also_keeps_its_best_epoch(spec_factory):
+    spec = spec_factory({"n_train": 20, "noise": 0.3}, layers=[{"units": 64, "activation": "relu"}] * 3,
+                        epochs=60, early_stopping_patience=1000, learning_rate=0.05)
+    session = TrainingSession(spec, max_frames_per_second=None)
+    frames = _frames_by_epoch(train_all(session))
+    assert session.state == "finished"
+    best = int(np.argmin([e.val_loss for e in session.history])) + 1
+    assert best < 60  # this overfitting run's validation loss is lowest before the end
+    final = session.final_frame()
+    assert final.weights == frames[best].weights
+    assert session.done_event().best_epoch == best
+
+
+def test_without_early_stopping_the_last_weights_are_kept(spec_factory):
+    session = TrainingSession(spec_factory(epochs=5), max_frames_per_second=None)
+    train_all(session)
+    assert session.final_frame() is None  # the last epoch's frame already shows them
+    assert session.done_event().best_epoch is None

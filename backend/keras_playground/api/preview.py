@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import PlainTextResponse
 
 from ..data import CsvError, make_dataset, parse_csv, validate_spec
+from ..data.truth import true_boundary
 from ..data.validate import MAX_CLASSES
 from ..engine.codegen import export_script
 from ..specs import RunSpec
@@ -26,12 +27,13 @@ def _rows(xy, labels) -> list[list[float]]:
 
 @router.post("/data")
 def preview_data(settings: SettingsDep, spec: Annotated[RunSpec, Body(description="A run spec")]):
-    """The spec's data set as drawn for a run: `train`, `val`, `test` rows of [x1, x2, label]."""
+    """The spec's data set as drawn for a run: `train`, `val`, `test` rows of [x1, x2, label],
+    and `true_boundary`: the polylines the generator separates the classes by (or null)."""
     spec = validate_spec(spec.model_dump(), settings.limits)
     ds = make_dataset(spec.dataset)
     return {"kind": ds.kind, "n_classes": ds.n_classes, "extent": ds.extent,
             "train": _rows(ds.x_train, ds.y_train), "val": _rows(ds.x_val, ds.y_val),
-            "test": _rows(ds.x_test, ds.y_test)}
+            "test": _rows(ds.x_test, ds.y_test), "true_boundary": true_boundary(spec.dataset, ds.extent)}
 
 
 @router.post("/code", response_class=PlainTextResponse)

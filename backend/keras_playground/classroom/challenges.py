@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..data import merged_params, problem_of, validate_spec
+from ..data import DATASETS, merged_params, problem_of, validate_spec
 from ..specs import DatasetSpec, Limits, check_range
 from ..store import RunRecord
 from .errors import Forbidden, Refused
@@ -66,9 +66,18 @@ def new_challenge(title: str, dataset: dict[str, Any], max_parameters: int, max_
                                       "by accuracy, so choose a classification set")
     check_range("max_parameters", max_parameters, 1, MAX_CHALLENGE_PARAMETERS)
     check_range("max_epochs", max_epochs, 1, limits.max_epochs)
-    return Challenge(id=secrets.token_hex(4), title=" ".join(title.split())[:MAX_TITLE] or "Challenge",
+    title = " ".join(title.split())[:MAX_TITLE] or titled_by_data(spec.dataset.name)
+    return Challenge(id=secrets.token_hex(4), title=title,
                      dataset=spec.dataset.model_dump(mode="json"), max_parameters=max_parameters,
                      max_epochs=max_epochs, opened=time.time(), hidden_seed=secrets.randbelow(2**31 - 1))
+
+
+def titled_by_data(name: str) -> str:
+    """A challenge's title when the instructor gives none: its data set's catalog title,
+    e.g. "Spiral (course Ex3) challenge" (a title that already says "challenge" as is)."""
+    info = DATASETS.get(name)
+    title = info.title if info else name
+    return (title if "challenge" in title.lower() else f"{title} challenge")[:MAX_TITLE]
 
 
 def check_submission(room: Room, pid: str, record: RunRecord, challenge: Challenge) -> dict[str, Any]:

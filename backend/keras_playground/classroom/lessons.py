@@ -1,7 +1,8 @@
 """Lessons: the course's exercises as guided steps, kept as JSON files (docs/lessons.md).
 
 Each file in `lessons/` is one lesson; each step has a short explanation, the run spec
-it loads, what to try and what to watch for. An instructor adds a lesson by adding a
+it loads, what to try, what to watch for, and the same as claims the server can check on
+the finished run (claims.py; `keras-playground lessons --check`). An instructor adds a lesson by adding a
 file: it is checked when loaded (every step's spec must be valid) and listed by the
 catalog, ordered by `order`.
 """
@@ -14,7 +15,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..data import validate_spec
-from ..specs import Limits, SpecError
+from ..specs import Limits, SpecError, field_path
+from .claims import CLAIM_TAGS, Claim, Compare
 
 LESSONS_DIR = Path(__file__).parent / "lessons"
 
@@ -26,6 +28,7 @@ class Step(BaseModel):
     settings: dict  # a run spec (docs/run-spec.md), checked against the limits
     try_: str = Field(alias="try", min_length=1, max_length=1000)
     watch: str = Field(min_length=1, max_length=1000)
+    claims: list[Claim] = Field(default_factory=list, max_length=20)  # what `watch` says, as checks
 
 
 class Lesson(BaseModel):
@@ -46,8 +49,10 @@ def load_lesson(path: Path, limits: Limits) -> Lesson:
     """One lesson file, checked; LessonError names the file, the step and the field."""
     try:
         lesson = Lesson.model_validate(json.loads(path.read_text()))
-    except (json.JSONDecodeError, ValidationError) as exc:
+    except json.JSONDecodeError as exc:
         raise LessonError(f"{path.name}: {exc}") from exc
+    except ValidationError as exc:
+        raise LessonError("; ".join(_where(path, e) for e in exc.errors(include_url=False))) from exc
     if lesson.id != path.stem:
         raise LessonError(f"{path.name}: its id {lesson.id!r} differs from the file name")
     for number, step in enumerate(lesson.steps, start=1):
@@ -56,7 +61,24 @@ def load_lesson(path: Path, limits: Limits) -> Lesson:
         except SpecError as exc:
             problems = "; ".join(f"{p.field}: {p.message}" for p in exc.problems)
             raise LessonError(f"{path.name}, step {number} settings: {problems}") from exc
+        for index, claim in enumerate(step.claims):
+            if isinstance(claim, Compare) and claim.step is not None:
+                if claim.step == number or claim.step > len(lesson.steps):
+                    raise LessonError(f"{path.name}, step {number} claims[{index}].step: {claim.step} is "
+                                      f"not another step of this lesson (1 to {len(lesson.steps)})")
     return lesson
+
+
+def _where(path: Path, error: dict) -> str:
+    """'99-mine.json, step 2 claims[0].op: Input should be ...' from a pydantic error."""
+    loc = list(error["loc"])
+    # A claim's union adds its tags ('compare', 'shape', 'stopped_early') to the path.
+    loc = [part for part in loc if part not in CLAIM_TAGS]
+    where = path.name
+    if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int):
+        where += f", step {loc[1] + 1}"
+        loc = loc[2:]
+    return f"{where} {field_path(loc) or 'file'}: {error['msg']}"
 
 
 def load_lessons(limits: Limits, extra_dir: Path | None = None) -> tuple[Lesson, ...]:

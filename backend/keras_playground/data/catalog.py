@@ -41,10 +41,16 @@ class DatasetInfo:
         return {p.name: p.default for p in self.params}
 
 
-FLIPS = "the share of labels flipped (0 to 0.5)"
-JITTER = "the standard deviation of a Gaussian jitter added to each coordinate"
-SPREAD = "added to the blobs' standard deviation"
-TARGET = "the standard deviation of a Gaussian noise added to the target"
+# What "noise" does to each data set, as the page shows it under the noise field (checked
+# against the generators by tests/data/test_datasets.py).
+FLIPS = ("Noise flips labels: each point gets the other class with this probability "
+         "(0 to 0.5); the points stay where they are.")
+JITTER = ("Noise jitters the points: each coordinate moves by a random Gaussian amount with this "
+          "standard deviation; a point keeps the label of where it was drawn.")
+SPREAD = ("Noise widens the clouds: it is added to each cloud's standard deviation, so the "
+          "classes overlap more; the labels stay right.")
+TARGET = ("Noise jitters the target: a random Gaussian amount with this standard deviation is "
+          "added to each point's value.")
 
 _ALL = [
     DatasetInfo("line", "Line (Ex1)", "binary",
@@ -57,8 +63,10 @@ _ALL = [
                         Param("c", -1.0, -2, 2, "offset")),
                 generators.parabola, "Ex2"),
     DatasetInfo("course_spiral", "Spiral challenge (Ex3)", "binary",
-                "Two arms of a spiral, r = a·t, widened by u in [-b, b], some labels flipped, standardized.",
-                "a further share of labels flipped, on top of `flip`",
+                "Two arms of a spiral, r = a·t, each coordinate widened by its own u, v in [-b, b], "
+                "some labels flipped, standardized.",
+                "Noise flips more labels: each point gets the other class with the probability flip + "
+                "noise; the points stay where they are.",
                 (Param("a", 0.25, 0.05, 1, "radius growth per radian"),
                  Param("b", 0.5, 0, 2, "half-width of each arm"),
                  Param("flip", 0.05, 0, 0.5, "share of labels flipped"),
@@ -103,6 +111,6 @@ def catalog_entries() -> list[dict]:
     entries.append({
         "name": CUSTOM, "title": "Your own points", "kind": "binary or multiclass",
         "description": "Points drawn on the page or uploaded as CSV (x1,x2,label; labels 0 to 4).",
-        "noise_doc": "not used", "course": None, "params": [],
+        "noise_doc": "Not used: your own points are taken as they are.", "course": None, "params": [],
     })
     return entries

@@ -12,12 +12,12 @@ import copy
 EXERCISES: tuple[dict, ...] = (
     {
         "id": "ex1", "title": "Ex1 · line",
-        "hint": "One neuron on linearly separable points (SGD, batch 4, 50 epochs).",
+        "hint": "One neuron on linearly separable points (optimizer 'sgd': learning rate 0.01, batch 4, 50 epochs).",
         "spec": {
             "dataset": {"name": "line", "n_train": 100, "n_val": 50, "n_test": 50, "noise": 0, "seed": 7,
                         "params": {"a": 0.5, "b": 0.1}},
             "features": ["x1", "x2"], "layers": [],
-            "training": {"optimizer": "sgd", "learning_rate": 0.1, "loss": "binary_crossentropy",
+            "training": {"optimizer": "sgd", "learning_rate": 0.01, "loss": "binary_crossentropy",
                          "batch_size": 4, "epochs": 50, "seed": 1},
         },
     },
@@ -37,7 +37,7 @@ EXERCISES: tuple[dict, ...] = (
         "hint": "The challenge: design a network that separates the spiral.",
         "spec": {
             "dataset": {"name": "course_spiral", "n_train": 400, "n_val": 100, "n_test": 100, "noise": 0,
-                        "seed": 7, "params": {}},
+                        "seed": 7, "params": {"flip": 0.1}},
             "features": ["x1", "x2"],
             "layers": [{"units": 16, "activation": "relu"}, {"units": 16, "activation": "relu"}],
             "training": {"optimizer": "adam", "learning_rate": 0.01, "loss": "binary_crossentropy",

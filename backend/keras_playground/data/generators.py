@@ -31,22 +31,23 @@ def parabola(n, rng, noise, a=2.0, b=0.0, c=-1.0):
 
 
 def course_spiral(n, rng, noise, a=0.25, b=0.5, flip=0.05, standardize=1.0):
-    """Course Ex3: t uniform in [0, 10*pi], r = a*t; class 0 at ((r+u) cos r, (r+u) sin r)
-    with u uniform in [-b, b], class 1 the same kind of point negated; a share `flip` of
-    labels flipped; coordinates standardized when standardize >= 0.5.
+    """Course Ex3: t uniform in [0, 10*pi], r = a*t (the course's offset is 0); each point
+    is class 0 or 1 with even odds; class 0 at ((r+u) cos r, (r+v) sin r) with u and v
+    drawn independently, uniform in [-b, b]; class 1 the same kind of point negated; a
+    share `flip` of labels flipped; when standardize >= 0.5, the coordinates are scaled
+    by one mean and one standard deviation over both of them, as the course does.
     noise: a further share of labels flipped."""
     t = rng.uniform(0.0, 10.0 * np.pi, size=n)
     r = a * t
+    labels = (rng.random(n) >= 0.5).astype(np.int64)
     u = rng.uniform(-b, b, size=n)
-    xy = np.stack([(r + u) * np.cos(r), (r + u) * np.sin(r)], axis=1)
-    labels = (np.arange(n) % 2).astype(np.int64)
+    v = rng.uniform(-b, b, size=n)
+    xy = np.stack([(r + u) * np.cos(r), (r + v) * np.sin(r)], axis=1)
     xy[labels == 1] *= -1.0
-    order = rng.permutation(n)
-    xy, labels = xy[order], labels[order]
     flipped = rng.random(n) < flip + noise
     labels[flipped] = 1 - labels[flipped]
     if standardize >= 0.5 and n > 1:
-        xy = (xy - xy.mean(axis=0)) / np.maximum(xy.std(axis=0), 1e-12)
+        xy = (xy - xy.mean()) / max(xy.std(), 1e-12)
     return xy, labels
 
 

@@ -1,6 +1,7 @@
 """Export a run as a standalone Keras script, written the way the course writes Keras.
 
-The script needs only numpy and keras. It carries a copy of the data set's generator
+The script needs only numpy and keras (matplotlib for its plots, which it skips with a
+message where matplotlib is missing; `PLOTS = False` at its top turns them off). It carries a copy of the data set's generator
 and of `compute_features` (their source, via `inspect.getsource`), so it draws exactly
 the playground's points from the same seed; custom points are embedded as a literal
 list. The model, optimizer, loss and metric follow `engine.model`. The network starts
@@ -13,6 +14,12 @@ and look at the arrays. The script ends by printing parseable lines, one figure 
 `epochs_trained: 30`, `final_loss: 0.2100`, `final_accuracy: 0.9500`, `val_loss: ...`,
 `val_accuracy: ...`, `test_loss: ...`, `test_accuracy: ...` (`*_mae` for regression;
 the val lines only when there is a validation set, the test lines only with a test set).
+The plots are saved as PNG files next to the script (`loss.png`, `accuracy.png` or
+`mae.png`, `decision_boundary.png`) and shown only where matplotlib has a screen.
+
+The script speaks the course's words (`Training_data`, `Validation_data`, `Testing_data`
+and their `_label`s, as the notebooks name them) and carries no note meant for us: the
+comments of a copied function that speak of the playground's internals are dropped.
 
 >>> from keras_playground.specs import RunSpec
 >>> script = export_script(RunSpec.model_validate({"dataset": {"name": "line"}}))
@@ -29,10 +36,15 @@ import types
 from ..data import CUSTOM, DATASETS, compute_features, merged_params, natural_loss, problem_of
 from ..specs import RunSpec
 from .names import LOSS_NAMES  # the script compiles with the very loss the engine uses
+from .script_plots import PLOTS_FLAG, plot_section
 
 RULE = "# " + "-" * 66
 
 OPTIMIZER_CLASSES = {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
+KERAS_DEFAULT_RATES = {"sgd": 0.01, "adam": 0.001, "rmsprop": 0.001, "adagrad": 0.001}
+OPTIMIZER_WORDS = {"sgd": "stochastic gradient descent", "adam": "Adam", "rmsprop": "RMSprop",
+                   "adagrad": "Adagrad"}
+NOTES_FOR_US = ("playground", "exported script", "self-contained")  # comments a learner needs not
 KIND_WORDS = {"binary": "binary classification (labels 0 and 1)",
               "multiclass": "multi-class classification",
               "regression": "regression (a real number per point)"}
@@ -41,8 +53,9 @@ KIND_WORDS = {"binary": "binary classification (labels 0 and 1)",
 def export_script(spec: RunSpec) -> str:
     """The text of a Python script (train.py) that reproduces the run with numpy and keras."""
     kind, n_classes = problem_of(spec.dataset)
-    head = _header(spec, kind, n_classes) + "\n\n" + _imports(spec)
-    return "\n\n\n".join([head, _data_section(spec), _main_section(spec, kind, n_classes)]) + "\n"
+    head = _header(spec, kind, n_classes) + "\n\n" + _imports(spec) + "\n\n" + PLOTS_FLAG
+    sections = [head, _data_section(spec), plot_section(spec, kind), _main_section(spec, kind, n_classes)]
+    return "\n\n\n".join(sections) + "\n"
 
 
 # ----- Small helpers -----
@@ -87,7 +100,8 @@ def _header(spec: RunSpec, kind: str, n_classes: int) -> str:
         info = DATASETS[d.name]
         params = ", ".join(f"{k}={v:g}" for k, v in merged_params(d).items())
         lines.append(f"# Data set:  {d.name}" + (f" ({params})" if params else ""))
-        lines.append(f"# Noise:     {d.noise:g} = {info.noise_doc}")
+        noise = textwrap.wrap(f"{d.noise:g}. {info.noise_doc}", 72)
+        lines += [f"# Noise:     {noise[0]}", *(f"#            {line}" for line in noise[1:])]
     kind_words = KIND_WORDS[kind] + (f", {n_classes} classes" if kind == "multiclass" else "")
     train = f"{t.optimizer}, learning rate {t.learning_rate:g}"
     if t.optimizer == "sgd" and t.momentum > 0:
@@ -102,14 +116,15 @@ def _header(spec: RunSpec, kind: str, n_classes: int) -> str:
     lines += [
         f"# Problem:   {kind_words}",
         f"# Inputs:    {', '.join(spec.features)}",
-        f"# Points:    {d.n_train} for training, {d.n_val} for validation, {d.n_test} for test",
+        f"# Points:    {d.n_train} for training, {d.n_val} for validation, {d.n_test} for testing",
         f"# Network:   {_network_words(spec, kind, n_classes)}",
         f"# Training:  {train}, loss {_loss(spec, kind)}",
         f"#            batch size {t.batch_size}, {t.epochs} epochs",
         *(f"#            {extra}" for extra in extras),
         f"# Seeds:     data seed {d.seed}, training seed {t.seed}",
         "#",
-        "# How to run it (needs numpy and keras, with TensorFlow as the backend):",
+        "# How to run it (needs numpy and keras, with TensorFlow as the backend;",
+        "# matplotlib for the plots):",
         "#     python train.py",
         "#",
         "# The points are exactly the playground's (same code, same seed). The network",
@@ -160,7 +175,10 @@ def _modules_needed(spec: RunSpec) -> list[str]:
 
 
 def _source(func) -> str:
-    return textwrap.dedent(inspect.getsource(func)).rstrip("\n")
+    """A function's source without the comment lines written for the playground's maintainers."""
+    lines = textwrap.dedent(inspect.getsource(func)).rstrip("\n").split("\n")
+    return "\n".join(line for line in lines if not (
+        line.lstrip().startswith("#") and any(word in line.lower() for word in NOTES_FOR_US)))
 
 
 def _data_section(spec: RunSpec) -> str:
@@ -177,8 +195,8 @@ def _data_section(spec: RunSpec) -> str:
     features = ("# The inputs the network sees, computed from each point's x1 and x2\n"
                 "# (copied from the playground).\n" + _source(compute_features))
     lines = [
-        "def load_data():",
-        '    """Draw the points and split them into training, validation and test sets."""',
+        "def draw_points():",
+        '    """Draw the points: their coordinates (x1, x2) and their labels."""',
         f"    rng = np.random.default_rng({d.seed})  # the data seed: same seed, same points",
     ]
     if _is_custom(spec):
@@ -192,14 +210,21 @@ def _data_section(spec: RunSpec) -> str:
         args = "".join(f", {k}={v!r}" for k, v in merged_params(d).items())
         lines.append(f"    xy, labels = {name}({n}, rng, {float(d.noise)!r}{args})")
     lines += [
-        f"    data = compute_features(xy, {list(spec.features)!r})",
-        "    # Split in order: training first, then validation, then test.",
+        "    return xy, labels",
+        "",
+        "",
+        "def load_data():",
+        '    """The network\'s inputs and labels, split into training, validation and testing sets."""',
+        "    xy, labels = draw_points()",
+        "    data = compute_features(xy, FEATURES)",
+        "    # Split in order: training first, then validation, then testing.",
         f"    Training_data, Training_label = data[:{a}], labels[:{a}]",
         f"    Validation_data, Validation_label = data[{a}:{b}], labels[{a}:{b}]",
-        f"    Test_data, Test_label = data[{b}:{n}], labels[{b}:{n}]",
+        f"    Testing_data, Testing_label = data[{b}:{n}], labels[{b}:{n}]",
         "    return (Training_data, Training_label, Validation_data, Validation_label,",
-        "            Test_data, Test_label)",
+        "            Testing_data, Testing_label)",
     ]
+    features = features + f"\n\n\nFEATURES = {list(spec.features)!r}  # the inputs of this run"
     return "\n\n\n".join([first, features, "\n".join(lines)])
 
 
@@ -210,20 +235,21 @@ def _main_section(spec: RunSpec, kind: str, n_classes: int) -> str:
     metric = "mae" if kind == "regression" else "accuracy"
     fmt = ".4g" if kind == "regression" else ".4f"  # an error can be tiny; an accuracy is a share
     out = ["(Training_data, Training_label, Validation_data, Validation_label,",
-           " Test_data, Test_label) = load_data()",
+           " Testing_data, Testing_label) = load_data()",
            'print("Points for training:", len(Training_data), " validation:", len(Validation_data),',
-           '      " test:", len(Test_data))']
+           '      " testing:", len(Testing_data))']
     if kind == "multiclass":
         example = [1 if i == 2 else 0 for i in range(n_classes)]
         out += ["", f"# One column per class (one-hot): class 2 becomes {example}."]
         out += [f"{name} = keras.utils.to_categorical({name}, {n_classes})"
-                for name in ("Training_label", "Validation_label", "Test_label")]
+                for name in ("Training_label", "Validation_label", "Testing_label")]
     out += ["", RULE, "# 2. The model", RULE,
             f"keras.utils.set_random_seed({t.seed})  # the training seed: same seed, same start",
             "", "model = models.Sequential()"]
     out += _commented(f"model.add(layers.Input(shape=({len(spec.features)},)))",
                       f"each point comes in as {len(spec.features)} number"
                       f"{'s' if len(spec.features) > 1 else ''}; only the first layer needs the input shape")
+    out += _slide_form(spec, kind, n_classes)
     out += _layer_lines(spec, kind, n_classes)
     out += ["model.summary()", ""]
     out += _compile_lines(spec, kind, metric)
@@ -238,10 +264,12 @@ def _main_section(spec: RunSpec, kind: str, n_classes: int) -> str:
                 f"print(f\"val_{metric}: {{history.history['val_{metric}'][-1]:{fmt}}}\")"]
     if d.n_test > 0:
         out += ["",
-                "# The test set: points the network has never seen, not even for early stopping.",
-                f"test_loss, test_{metric} = model.evaluate(Test_data, Test_label, verbose=0)",
+                "# The testing set: points the network has never seen, not even for early stopping.",
+                f"test_loss, test_{metric} = model.evaluate(Testing_data, Testing_label, verbose=0)",
                 'print(f"test_loss: {test_loss:.4g}")',
                 f'print(f"test_{metric}: {{test_{metric}:{fmt}}}")']
+    out += ["", RULE, "# 5. The plots (set PLOTS = False at the top to skip them)", RULE,
+            "if PLOTS:", "    plot_results(history, model)"]
     return 'if __name__ == "__main__":\n' + "\n".join(("    " + line) if line else "" for line in out)
 
 
@@ -279,10 +307,19 @@ def _layer_lines(spec: RunSpec, kind: str, n_classes: int) -> list[str]:
 
 def _compile_lines(spec: RunSpec, kind: str, metric: str) -> list[str]:
     t = spec.training
-    args = f"learning_rate={t.learning_rate!r}"
-    if t.optimizer == "sgd" and t.momentum > 0:
-        args += f", momentum={t.momentum!r}"
-    return [f"model.compile(optimizer=optimizers.{OPTIMIZER_CLASSES[t.optimizer]}({args}),",
+    default = KERAS_DEFAULT_RATES[t.optimizer]
+    words = f"{OPTIMIZER_WORDS[t.optimizer]}, learning rate {t.learning_rate:g}"
+    if t.learning_rate == default and not (t.optimizer == "sgd" and t.momentum > 0):
+        optimizer = f"{t.optimizer!r},  # {words} (Keras's default)"
+    else:
+        args = f"learning_rate={t.learning_rate!r}"
+        if t.optimizer == "sgd" and t.momentum > 0:
+            args += f", momentum={t.momentum!r}"
+            words += f", momentum {t.momentum:g}"
+        if t.learning_rate != default:
+            words += f" (Keras's default: {default:g})"
+        optimizer = f"optimizers.{OPTIMIZER_CLASSES[t.optimizer]}({args}),  # {words}"
+    return [f"model.compile(optimizer={optimizer}",
             f"              loss={LOSS_NAMES[_loss(spec, kind)]!r},  # the distance to the expected result",
             f"              metrics=[{metric!r}])"]
 
@@ -292,9 +329,12 @@ def _fit_lines(spec: RunSpec) -> list[str]:
     lines, callbacks = [], ""
     if t.early_stopping_patience is not None and d.n_val > 0:
         lines += [f"# Stop when the validation loss has not improved for {t.early_stopping_patience} "
-                  "epochs in a row.",
+                  "epochs in a row;",
+                  "# restore_best_weights=True: the network keeps the weights of its best epoch",
+                  "# (the lowest validation loss), not those of the last epoch.",
                   "early_stopping = keras.callbacks.EarlyStopping(monitor='val_loss', "
-                  f"patience={t.early_stopping_patience})"]
+                  f"patience={t.early_stopping_patience},",
+                  "                                               restore_best_weights=True)"]
         callbacks = ", callbacks=[early_stopping]"
     updates = -(-d.n_train // t.batch_size)
     lines += [f"# One epoch uses every training point once: {updates} update{'s' if updates > 1 else ''}"
@@ -306,3 +346,18 @@ def _fit_lines(spec: RunSpec) -> list[str]:
         lines.append("                    validation_data=(Validation_data, Validation_label),")
     lines.append(f"                    shuffle={t.shuffle!r}, verbose=2{callbacks})")
     return lines
+
+
+def _slide_form(spec: RunSpec, kind: str, n_classes: int) -> list[str]:
+    """The first layer as the course's slides write it, with the input shape inside it."""
+    n = len(spec.features)
+    if spec.layers:
+        first = f"Dense({spec.layers[0].units}, activation={spec.layers[0].activation!r}, input_shape=({n},))"
+    else:
+        units, activation = {"binary": (1, "sigmoid"), "multiclass": (n_classes, "softmax"),
+                             "regression": (1, "linear")}[kind]
+        first = f"Dense({units}, activation={activation!r}, input_shape=({n},))"
+    return ["# The course's slides write the first layer with the input shape inside it:",
+            f"#     model.add({first})",
+            "# Keras 3 prefers the separate Input above; the network is the same."]
+

@@ -73,6 +73,8 @@ def drive(session: TrainingSession, control: Control, emit: Callable[[Event], No
     paused_since = clock()  # of the start, the last pause or step; counted only while paused
     timed_out = False
     emit(StatusEvent(state="paused" if paused else "running", epoch=session.epoch))
+    for event in session.start_events():  # epoch 0, the untrained network, even while paused
+        emit(event)
     while not session.finished:
         command = control.next(paused_poll_seconds if paused and not steps else 0)
         if command is not None:

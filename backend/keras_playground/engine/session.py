@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..data import compute_features, make_dataset, natural_loss
-from ..specs import DoneEvent, EpochEvent, Event, FrameEvent, LayerWeights, RunSpec
+from ..specs import DoneEvent, EpochEvent, Event, FrameEvent, LayerWeights, RunSpec, StartEvent
 from .model import build_model, output_units, targets
 from .names import metric_name
 from .pool import PROGRAMS, ProgramPool
@@ -88,7 +88,13 @@ class TrainingSession:
         self.last_finite: EpochEvent | None = None
         self._best_val = math.inf
         self._epochs_without_gain = 0
+        # Early stopping as Keras's EarlyStopping(monitor='val_loss', patience=P,
+        # restore_best_weights=True): the weights of the best epoch, put back at the end.
+        self._best_weights: list | None = None
+        self.best_epoch: int | None = None
+        self._restored = False  # the best weights were put back over later ones
         self._frame_epoch = 0
+        self._started = False  # epoch 0 (start_events) told
 
     # ----- the shared program and this run's state -----
 
@@ -152,6 +158,27 @@ class TrainingSession:
 
     # ----- training -----
 
+    def start_events(self) -> list[Event]:
+        """Epoch 0: the untrained network (random weights, zero bias) before its first update,
+        as a StartEvent (its loss and metric on the training and validation sets) and a frame.
+        One evaluation; [] once the run has trained an epoch (or was asked before)."""
+        if self.epoch > 0 or self._started:
+            return []
+        self._started = True
+        # Eager, not traced: about 25 ms once per run, where a traced function would add a
+        # trace (150-300 ms) before the first epoch of every new architecture.
+        with self._borrow() as program:
+            self._ensure_state(program)
+            program.load(self._state)
+            loss, metric = evaluate(program.model, self.kind, self._x, self._y)
+            val_loss = val_metric = None
+            if self.spec.dataset.n_val > 0:
+                val_loss, val_metric = (_finite(v) for v in evaluate(program.model, self.kind, self._xv, self._yv))
+            probe = tf.nest.map_structure(lambda t: t.numpy(),
+                                          program.probe(self._grid, self._thumbs, self._output_range))
+        start = StartEvent(loss=_finite(loss), metric=_finite(metric), val_loss=val_loss, val_metric=val_metric)
+        return [start, self._frame(probe)]
+
     def _frame_due(self) -> bool:
         if self.epoch == 1 or self.epoch >= self.spec.training.epochs:
             return True
@@ -191,15 +218,29 @@ class TrainingSession:
 
     def _update_state(self, event: EpochEvent) -> None:
         patience = self.spec.training.early_stopping_patience
-        if patience is not None and event.val_loss is not None:
-            if event.val_loss < self._best_val:
+        if patience is not None and self.spec.dataset.n_val > 0:
+            # Keras: the first epoch's weights are the best until one improves on them; an
+            # improvement is a strictly lower val_loss; `patience` epochs without one stop.
+            weights = list(self._state[:self._n_model_variables])
+            if self._best_weights is None:
+                self._best_weights, self.best_epoch = weights, self.epoch
+            self._epochs_without_gain += 1
+            if event.val_loss is not None and event.val_loss < self._best_val:
                 self._best_val, self._epochs_without_gain = event.val_loss, 0
-            else:
-                self._epochs_without_gain += 1
-                if self._epochs_without_gain >= patience:
-                    self.state = "early_stopped"
+                self._best_weights, self.best_epoch = weights, self.epoch
+            elif self._epochs_without_gain >= patience and self.epoch > 1:
+                self.state = "early_stopped"
         if self.state == "running" and self.epoch >= self.spec.training.epochs:
             self.state = "finished"
+
+    def _restore_best(self) -> bool:
+        """At the end, however it ended (as Keras's on_train_end), put back the best epoch's
+        weights; True when they differ from the last trained epoch's."""
+        if self._best_weights is not None and self.finished:
+            self._state = list(self._best_weights) + list(self._state[self._n_model_variables:])
+            self._best_weights, self._synced_epoch = None, -1  # the model syncs them again
+            self._restored = self.best_epoch != self.epoch
+        return self._restored
 
     def _frame(self, probe) -> FrameEvent:
         boundary, maps, ranges = probe
@@ -229,7 +270,8 @@ class TrainingSession:
 
     def final_frame(self) -> FrameEvent | None:
         """A frame of the final weights, when the last trained epoch did not get one."""
-        if self.epoch == 0 or self._frame_epoch == self.epoch or self.state == "diverged":
+        restored = self._restore_best()
+        if self.epoch == 0 or (self._frame_epoch == self.epoch and not restored) or self.state == "diverged":
             return None
         with self._borrow() as program:
             program.load(self._state)
@@ -238,7 +280,8 @@ class TrainingSession:
 
     def done_event(self, message: str | None = None) -> DoneEvent:
         """Final figures: last finite epoch, test set, confusion matrix, parameter count."""
-        last = self.last_finite
+        # With early stopping, the figures are those of the epoch whose weights were kept.
+        last = self.history[self.best_epoch - 1] if self._restore_best() else self.last_finite
         test_loss = test_metric = matrix = None
         with self._borrow() as program:
             self._ensure_state(program)
@@ -260,7 +303,7 @@ class TrainingSession:
             loss=last.loss if last else None, metric=last.metric if last else None,
             val_loss=last.val_loss if last else None, val_metric=last.val_metric if last else None,
             test_loss=test_loss, test_metric=test_metric, metric_name=metric_name(self.kind),
-            confusion_matrix=matrix, parameters=parameters, message=message)
+            confusion_matrix=matrix, parameters=parameters, message=message, best_epoch=self.best_epoch)
 
     def _confusion_matrix(self, outputs: np.ndarray, labels: np.ndarray) -> list[list[int]]:
         """[true class][predicted class] counts."""

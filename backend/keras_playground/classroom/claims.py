@@ -1,0 +1,183 @@
+"""What a lesson step claims about its run, as data the server can check (docs/lessons.md).
+
+A step says in words what to watch; its `claims` say the same as checks on the finished
+run: its `done` event, its epoch history and its epoch 0 (the untrained network). This
+module is pure (no TensorFlow): `classroom.check` trains the steps and calls `evaluate`.
+
+Two kinds of claim:
+
+- a comparison: `{"metric": "test_metric", "op": ">=", "value": 0.9}`, or against the
+  same metric of another step of the lesson (1-based), trained with the same seeds:
+  `{"metric": "test_metric", "op": ">", "step": 1}`; `"op": "near"` takes `"within"`;
+  the series metrics take `"epoch"` (0: before the first update) instead of the end;
+- a shape of the curves: `{"shape": "val_loss_minimum_before", "fraction": 0.67}`,
+  `{"shape": "stopped_early", "before": 300}`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, Mapping, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+
+# Per-epoch figures: at the end of the run (the `done` event), or at `epoch`.
+SERIES = ("loss", "metric", "val_loss", "val_metric")
+Metric = Literal["loss", "metric", "val_loss", "val_metric", "test_loss", "test_metric",
+                 "parameters", "epochs", "best_epoch", "min_val_loss", "val_loss_rise", "gap"]
+Op = Literal["<", "<=", ">", ">=", "==", "near"]
+
+_WORDS = {
+    "loss": "training loss", "metric": "training {m}", "val_loss": "validation loss",
+    "val_metric": "validation {m}", "test_loss": "test loss", "test_metric": "test {m}",
+    "parameters": "parameter count", "epochs": "epochs trained",
+    "best_epoch": "epoch whose weights are kept", "min_val_loss": "lowest validation loss",
+    "val_loss_rise": "rise of the validation loss from its lowest to the last epoch",
+    "gap": "last validation loss minus the last training loss",
+}
+_OPS = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "=", "near": "is near"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Compare(_Strict):
+    """A figure of the run against a number, or against the same figure of another step."""
+
+    metric: Metric
+    op: Op
+    value: float | None = None
+    step: int | None = Field(default=None, ge=1)  # another step of the lesson, 1-based
+    within: float | None = Field(default=None, gt=0)  # for "near": |measured - target| <= within
+    epoch: int | None = Field(default=None, ge=0)  # series metrics only: at this epoch, not the end
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Compare":
+        if (self.value is None) == (self.step is None):
+            raise ValueError("give exactly one of value (a number) and step (another step to compare with)")
+        if (self.op == "near") != (self.within is not None):
+            raise ValueError('"within" goes with op "near", and op "near" needs it')
+        if self.epoch is not None and self.metric not in SERIES:
+            raise ValueError(f"epoch applies to {', '.join(SERIES)} only, not {self.metric}")
+        return self
+
+
+class MinimumBefore(_Strict):
+    """The validation loss is at its lowest before `fraction` of the epochs trained."""
+
+    shape: Literal["val_loss_minimum_before"]
+    fraction: float = Field(gt=0, le=1)
+
+
+class StoppedEarly(_Strict):
+    """Early stopping ended the run before epoch `before`."""
+
+    shape: Literal["stopped_early"]
+    before: int = Field(ge=2)
+
+
+Shape = Annotated[Union[MinimumBefore, StoppedEarly], Field(discriminator="shape")]
+
+
+def _kind(value: Any) -> str:
+    has_shape = "shape" in value if isinstance(value, dict) else hasattr(value, "shape")
+    return "shape" if has_shape else "compare"
+
+
+Claim = Annotated[Union[Annotated[Compare, Tag("compare")], Annotated[Shape, Tag("shape")]],
+                  Discriminator(_kind)]
+# The names pydantic adds to an error's path inside a claim (lessons.py leaves them out).
+CLAIM_TAGS = ("compare", "shape", "val_loss_minimum_before", "stopped_early")
+
+
+@dataclass
+class RunResult:
+    """A finished run as the claims see it: `done` and each epoch's event, as JSON dicts."""
+
+    done: dict
+    history: list[dict]
+    start: dict | None = None  # epoch 0, the untrained network (the `start` event)
+
+
+@dataclass
+class Outcome:
+    holds: bool
+    measured: str  # in words, e.g. "0.953 (step 1: 0.912)"
+    values: list[float | None] = field(default_factory=list)
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "none"
+    return str(int(value)) if float(value).is_integer() and abs(value) >= 2 else f"{value:.3f}"
+
+
+def describe(claim: Compare | MinimumBefore | StoppedEarly, metric_name: str = "accuracy") -> str:
+    """The claim in words, for the check's table."""
+    if isinstance(claim, MinimumBefore):
+        return f"validation loss at its lowest before {claim.fraction:.0%} of the epochs"
+    if isinstance(claim, StoppedEarly):
+        return f"early stopping ends the run before epoch {claim.before}"
+    what = _WORDS[claim.metric].format(m=metric_name)
+    if claim.epoch is not None:
+        what += " at epoch 0 (untrained)" if claim.epoch == 0 else f" at epoch {claim.epoch}"
+    target = _fmt(claim.value) if claim.value is not None else f"step {claim.step}'s"
+    within = f" (within {_fmt(claim.within)})" if claim.within is not None else ""
+    return f"{what} {_OPS[claim.op]} {target}{within}"
+
+
+def measure(run: RunResult, metric: str, epoch: int | None = None) -> float | None:
+    """One figure of a run (see `Metric`); None when the run does not have it."""
+    history = run.history
+    if epoch is not None:
+        if epoch == 0:
+            row = run.start
+        else:
+            row = next((e for e in history if e.get("epoch") == epoch), None)
+        return None if row is None else row.get(metric)
+    val_losses = [e["val_loss"] for e in history if e.get("val_loss") is not None]
+    if metric == "min_val_loss":
+        return min(val_losses) if val_losses else None
+    if metric == "val_loss_rise":
+        return val_losses[-1] - min(val_losses) if val_losses else None
+    if metric == "gap":
+        last = history[-1] if history else {}
+        if last.get("val_loss") is None or last.get("loss") is None:
+            return None
+        return last["val_loss"] - last["loss"]
+    value = run.done.get(metric)
+    return None if value is None else float(value)
+
+
+def _compare(a: float, op: str, b: float, within: float | None) -> bool:
+    if op == "near":
+        return abs(a - b) <= within
+    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b, "==": math.isclose(a, b)}[op]
+
+
+def evaluate(claim, run: RunResult, others: Mapping[int, RunResult] | None = None) -> Outcome:
+    """Whether `claim` holds on `run`; `others` are the lesson's other steps' runs (same seed),
+    by 1-based step number. A figure the run lacks makes the claim not hold."""
+    if isinstance(claim, MinimumBefore):
+        losses = [(e["val_loss"], e["epoch"]) for e in run.history if e.get("val_loss") is not None]
+        epochs = len(run.history)
+        if not losses:
+            return Outcome(False, "no validation loss")
+        best = min(losses)[1]
+        return Outcome(best <= claim.fraction * epochs, f"lowest at epoch {best} of {epochs}", [best])
+    if isinstance(claim, StoppedEarly):
+        state, epochs = run.done.get("state"), run.done.get("epochs")
+        words = f"stopped early after {epochs} epochs" if state == "early_stopped" else f"{state} after {epochs} epochs"
+        return Outcome(state == "early_stopped" and epochs < claim.before, words, [epochs])
+    mine = measure(run, claim.metric, claim.epoch)
+    if claim.step is not None:
+        other_run = (others or {}).get(claim.step)
+        target = None if other_run is None else measure(other_run, claim.metric, claim.epoch)
+        words = f"{_fmt(mine)} (step {claim.step}: {_fmt(target)})"
+    else:
+        target, words = claim.value, _fmt(mine)
+    if mine is None or target is None:
+        return Outcome(False, words, [mine])
+    return Outcome(_compare(mine, claim.op, target, claim.within), words, [mine])

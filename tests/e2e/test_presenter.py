@@ -1,0 +1,133 @@
+"""The demo screen on a projector: the shared run's points under its boundary with the true
+boundary dashed, its figures in the units of its kind, its state in words, everything on
+one screen at 1280x720 and 1920x1080; and without a room, how to open one."""
+
+import httpx
+import pytest
+
+LINE_RUN = {"dataset": {"name": "line", "n_train": 120, "n_val": 40, "n_test": 40, "seed": 3},
+            "training": {"epochs": 12, "batch_size": 8}}
+PLANE_RUN = {"dataset": {"name": "plane", "n_train": 80, "n_val": 20, "n_test": 20},
+             "training": {"epochs": 5000}}
+
+
+def shared_room(server, spec, crowded=False):
+    """A room whose instructor shares a run of `spec` (over the HTTP API): (code, run).
+    crowded: also a class of 14, a lesson step and a challenge, all on the screen at once."""
+    room = httpx.post(f"{server.url}/api/rooms", json={"title": "Projector"}).raise_for_status().json()
+    url, instructor = f"{server.url}/api/rooms/{room['code']}", {"Authorization": f"Bearer {room['instructor_token']}"}
+    run = httpx.post(f"{server.url}/api/runs", json=spec).raise_for_status().json()
+    lesson = None
+    if crowded:
+        for i in range(14):
+            httpx.post(f"{url}/join", json={"name": f"Participant with a long name {i}"}).raise_for_status()
+        httpx.post(f"{url}/challenge", headers=instructor, json={"dataset": spec["dataset"], "max_parameters": 200,
+                                                                 "max_epochs": 300}).raise_for_status()
+        lesson = {"id": "05-overfitting", "step": 1}
+    httpx.post(f"{url}/follow", json={"run_id": run["id"], "lesson": lesson}, headers=instructor).raise_for_status()
+    return room["code"], run
+
+
+def points_seen(screen) -> dict:
+    """The shared run's training points, and how many of them the plot shows in their class's colour."""
+    return screen.evaluate("""() => {
+        const { boundary, current } = window.presenter.run;
+        const ctx = boundary.canvas.getContext("2d");
+        const colours = [[0xE6, 0x9F, 0x00], [0x00, 0x72, 0xB2]];
+        let seen = 0;
+        for (const [x, y, label] of current.data.train) {
+            const [px, py] = boundary.toPixel(x, y);
+            const d = ctx.getImageData(Math.round(px), Math.round(py), 1, 1).data;
+            const c = colours[label];
+            if (Math.abs(d[0] - c[0]) + Math.abs(d[1] - c[1]) + Math.abs(d[2] - c[2]) < 40) seen++;
+        }
+        return { points: current.data.train.length, seen, lines: boundary.truthShown ? current.data.truth.length : 0 };
+    }""")
+
+
+def overflow(screen) -> list[str]:
+    """What does not fit the window: the page's scrolling, and each main panel outside the viewport."""
+    return screen.evaluate("""() => {
+        const wrong = [];
+        const page = document.scrollingElement;
+        if (page.scrollHeight > innerHeight) wrong.push(`page height ${page.scrollHeight} > ${innerHeight}`);
+        if (page.scrollWidth > innerWidth) wrong.push(`page width ${page.scrollWidth} > ${innerWidth}`);
+        for (const el of document.querySelectorAll("header, .stage > section, #p-boundary, .plot, .big-figures, #p-class")) {
+            const r = el.getBoundingClientRect();
+            if (r.width === 0 || r.height === 0) { wrong.push(`${el.id || el.className} is not shown`); continue; }
+            if (r.left < 0 || r.top < 0 || r.right > innerWidth + 0.5 || r.bottom > innerHeight + 0.5)
+                wrong.push(`${el.id || el.className} at ${JSON.stringify(r)}`);
+        }
+        for (const plot of document.querySelectorAll(".plot")) {  // each curve within its box
+            const svg = plot.querySelector(".main-svg");
+            if (!svg) { wrong.push(`${plot.id} has no curves`); continue; }
+            const [a, b] = [svg.getBoundingClientRect(), plot.getBoundingClientRect()];
+            if (a.bottom > b.bottom + 1 || a.right > b.right + 1) wrong.push(`${plot.id}'s curves overflow it`);
+        }
+        return wrong;
+    }""")
+
+
+@pytest.mark.parametrize("width, height", [(1280, 720), (1920, 1080)])
+def test_the_demo_screen_shows_the_shared_runs_points_and_fits_the_projector(open_page, server, width, height):
+    code, run = shared_room(server, LINE_RUN, crowded=True)
+    screen = open_page(f"/presenter.html?room={code}", width=width, height=height)
+    screen.wait_for_function("() => document.getElementById('p-state').textContent === 'finished'")
+    screen.locator(".tile").nth(13).wait_for()
+    screen.get_by_test_id("leaderboard").wait_for()
+    screen.locator("#p-lesson-text").wait_for()
+    screen.wait_for_function("() => window.presenter.run.current.data && window.presenter.run.boundary.rendered > 0")
+    screen.wait_for_timeout(300)  # the curves' last redraw (at most five a second)
+
+    shown = points_seen(screen)
+    assert shown["points"] == 120 and shown["seen"] >= 0.8 * 120, shown  # the dots, in their class colours
+    assert shown["lines"] >= 1  # the line data set's true boundary, dashed
+    assert "120 training points" in screen.locator("#p-data-note").text_content()
+    assert "dashed" in screen.locator("#p-data-note").text_content()
+    # Figures named by kind, with the test figure once the run has ended; the state in words.
+    assert screen.locator("#p-val-label").text_content() == "validation accuracy"
+    assert screen.get_by_test_id("presenter-val").text_content().endswith(" %")
+    assert screen.locator("#p-test").text_content().endswith(" %") and screen.locator("#p-test-figure").is_visible()
+    assert screen.get_by_test_id("presenter-epoch").text_content() == "12"
+    assert overflow(screen) == []
+    # Large type for the back row: the join code and the figures.
+    sizes = screen.evaluate("""() => ['p-code', 'p-val'].map(id =>
+        parseFloat(getComputedStyle(document.getElementById(id)).fontSize))""")
+    assert min(sizes) >= 0.05 * height, sizes
+
+
+def test_a_shared_regression_shows_its_mae_without_a_percent_sign(open_page, server):
+    code, run = shared_room(server, PLANE_RUN)
+    screen = open_page(f"/presenter.html?room={code}", width=1280, height=720)
+    screen.wait_for_function(r"() => /^\d+\.\d{3}$/.test(document.querySelector('[data-testid=presenter-val]').textContent)")
+    assert screen.locator("#p-val-label").text_content() == "validation MAE"
+    assert "%" not in screen.locator("#p-train").text_content()
+    httpx.post(f"{server.url}/api/runs/{run['id']}/control", json={"action": "stop"},
+               headers={"Authorization": f"Bearer {run['token']}"}).raise_for_status()
+    screen.wait_for_function("() => document.getElementById('p-state').textContent === 'stopped'")
+    assert "%" not in screen.locator("#p-test").text_content()
+    assert overflow(screen) == []
+
+
+def test_early_stopping_is_said_in_words(open_page, server):
+    spec = {"dataset": {"name": "line", "n_train": 60, "n_val": 30, "n_test": 10},
+            "training": {"epochs": 3000, "early_stopping_patience": 1}}
+    code, _ = shared_room(server, spec)
+    screen = open_page(f"/presenter.html?room={code}", width=1280, height=720)
+    screen.wait_for_function("() => document.getElementById('p-state').textContent.startsWith('stopped early')")
+    assert "early_stopped" not in screen.locator(".p-run").text_content()
+
+
+def test_without_a_room_the_demo_screen_says_how_to_open_one(open_page):
+    screen = open_page("/presenter.html", width=1280, height=720)
+    message = screen.get_by_test_id("presenter-no-room")
+    assert message.is_visible() and screen.locator("#p-stage").is_hidden()
+    text = message.text_content()
+    assert "/instructor.html" in text and "Demo screen" in text and "presenter.html?room=" in text
+    assert screen.locator("a[href='/instructor.html']").is_visible()
+    assert overflow_free(screen)
+
+
+def overflow_free(screen) -> bool:
+    return screen.evaluate("() => document.scrollingElement.scrollHeight <= innerHeight"
+                           " && document.scrollingElement.scrollWidth <= innerWidth")
