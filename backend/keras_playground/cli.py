@@ -86,6 +86,11 @@ def cmd_lessons(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.only:
+        unknown = sorted(set(args.only) - {l.id for l in lessons})
+        if unknown:
+            print(f"error: no lesson {', '.join(unknown)}; the lessons: {', '.join(l.id for l in lessons)}",
+                  file=sys.stderr)
+            return 2
         lessons = tuple(l for l in lessons if l.id in args.only)
     if not args.check:
         for lesson in lessons:

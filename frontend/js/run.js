@@ -227,10 +227,15 @@ export function createRun(hooks) {
   }
 
   function showDone(mine, done) {
-    setRunState(DONE_WORDS[done.state] ?? done.state);
+    // Early stopping keeps the weights of the epoch with the lowest validation loss: the
+    // figures shown are then that epoch's, as the test set's are.
+    const kept = done.best_epoch !== null && done.best_epoch !== undefined && done.best_epoch !== done.epochs
+      ? done.best_epoch : null;
+    setRunState((DONE_WORDS[done.state] ?? done.state)
+      + (kept === null ? "" : `; kept the weights of epoch ${kept} (lowest validation loss)`));
     $("test-accuracy").textContent = formatMetric(done.test_metric, mine.kind);
-    $("train-accuracy").textContent = formatMetric(mine.metric, mine.kind);
-    $("val-accuracy").textContent = formatMetric(mine.valMetric, mine.kind);
+    $("train-accuracy").textContent = formatMetric(kept === null ? mine.metric : done.metric, mine.kind);
+    $("val-accuracy").textContent = formatMetric(kept === null ? mine.valMetric : done.val_metric, mine.kind);
     const box = $("diverged"); // what the server says about how the run ended, as text
     if (done.state === "diverged") {
       box.hidden = false;

@@ -287,6 +287,7 @@ export function coerceRunEvent(raw) {
       return { ...e, state: RUN_STATES.includes(e.state) ? e.state : "failed", epochs: int(e.epochs) ?? 0,
         loss: num(e.loss), metric: num(e.metric), val_loss: num(e.val_loss), val_metric: num(e.val_metric),
         test_loss: num(e.test_loss), test_metric: num(e.test_metric), parameters: int(e.parameters) ?? 0,
+        best_epoch: int(e.best_epoch) ?? null,
         confusion_matrix: matrix, metric_name: e.metric_name === "mae" ? "mae" : "accuracy",
         message: e.message == null ? null : toText(e.message) };
     }

@@ -62,3 +62,12 @@ def test_a_run_that_ended_before_the_wall_followed_it_shows_its_result():
 
 def test_a_frame_without_a_boundary_picture_gives_none():
     assert thumbnail({"kind": "frame", "epoch": 1}) == {}
+
+
+def test_a_run_that_kept_an_earlier_epoch_shows_that_epochs_figures():
+    wall = WallRun("p1", "r1", SPEC)
+    for n, val in ((1, 0.9), (2, 0.7), (3, 0.6)):
+        wall.fold(*event("epoch", epoch=n, metric=val, val_metric=val))
+    wall.fold(*event("done", state="early_stopped", epochs=3, best_epoch=1, metric=0.9, val_metric=0.9))
+    tile = wall.take(0.0, at=1.0)
+    assert (tile.state, tile.epoch, tile.val_metric) == ("early_stopped", 3, 0.9)

@@ -65,3 +65,19 @@ def test_the_plain_page_shows_a_lesson_without_a_link(open_page):
     expect(page.get_by_test_id("lesson")).to_be_visible()
     assert page.locator("#lesson-step-title").text_content().strip() != ""
     expect(page.get_by_role("link", name="About the course")).to_have_attribute("href", "/course.html")
+
+
+def test_early_stopping_says_which_epochs_weights_it_kept(open_page, server):
+    """Lesson 05 step 2 stops early; the run keeps its best epoch's weights and says so."""
+    page = open_page("/?lesson=05-overfitting&step=2")
+    page.get_by_test_id("train").click()
+    page.wait_for_function("() => document.getElementById('run-state').textContent.startsWith('stopped early')",
+                           timeout=120_000)
+    state = page.locator("#run-state").text_content()
+    kept = int(re.search(r"kept the weights of epoch (\d+) \(lowest validation loss\)", state)[1])
+    trained = int(page.get_by_test_id("epoch").text_content())
+    assert 1 <= kept < trained
+    done = page.evaluate("window.playground.page.run.done")
+    assert done["best_epoch"] == kept
+    val = page.get_by_test_id("val-accuracy").text_content()
+    assert val == f"{done['val_metric'] * 100:.1f} %"  # the kept epoch's figure, as the test set's

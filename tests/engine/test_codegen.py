@@ -286,7 +286,7 @@ def test_the_course_ex1_script_uses_sgd_at_keras_default_rate():
     assert "validation_data=(Validation_data, Validation_label)" in text
     other = export_script(spec_of("line_neuron"))  # another rate says so
     assert "optimizers.SGD(learning_rate=0.1),  # stochastic gradient descent, learning rate 0.1 " \
-           "(Keras's default: 0.01)" in other
+           "(Keras's default: 0.01; larger, to train in fewer epochs)" in other  # and why
 
 
 def test_without_matplotlib_the_script_says_so_and_goes_on(monkeypatch, capsys):

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ..specs import Limits
 from .claims import Outcome, RunResult, describe, evaluate
 from .lessons import Lesson
 
@@ -24,8 +25,9 @@ SEED_STRIDE = 1000  # seed index i adds i * SEED_STRIDE to the step's data and t
 def seeded(settings: dict, index: int) -> dict:
     """A step's settings with seed index `index` (0: the step's own seeds)."""
     spec = copy.deepcopy(settings)
-    spec["dataset"]["seed"] = spec["dataset"].get("seed", 7) + index * SEED_STRIDE
-    spec["training"]["seed"] = spec["training"].get("seed", 1) + index * SEED_STRIDE
+    for part, default in (("dataset", 7), ("training", 1)):  # the spec's own defaults where left out
+        seeds = spec.setdefault(part, {})
+        seeds["seed"] = (seeds.get("seed", default) + index * SEED_STRIDE) % (Limits().max_seed + 1)
     return spec
 
 

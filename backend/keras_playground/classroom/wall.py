@@ -68,6 +68,9 @@ class WallRun:
             self.tile.state = event["state"]
         elif kind in FINAL_KINDS:
             self.tile.state = event.get("state", "failed")
+            if kind == "done" and event.get("best_epoch") not in (None, event.get("epochs")):
+                # Early stopping kept an earlier epoch's weights: the tile shows that model.
+                self.tile.metric, self.tile.val_metric = event.get("metric"), event.get("val_metric")
 
     def due(self, now: float, closed: bool = False) -> bool:
         """Whether a tile should go out at `now` (seconds, any monotonic clock); `closed`:

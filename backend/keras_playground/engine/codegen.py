@@ -256,12 +256,19 @@ def _main_section(spec: RunSpec, kind: str, n_classes: int) -> str:
     out += ["", RULE, "# 3. The training", RULE]
     out += _fit_lines(spec)
     out += ["", RULE, "# 4. The results", RULE,
-            "print(f\"epochs_trained: {len(history.history['loss'])}\")",
-            "print(f\"final_loss: {history.history['loss'][-1]:.4g}\")",
-            f"print(f\"final_{metric}: {{history.history['{metric}'][-1]:{fmt}}}\")"]
+            "print(f\"epochs_trained: {len(history.history['loss'])}\")"]
+    if spec.training.early_stopping_patience is not None and d.n_val > 0:
+        out += ["# The model kept is that of the epoch with the lowest validation loss: its figures.",
+                "kept = int(np.argmin(history.history['val_loss']))",
+                "print(f\"best_epoch: {kept + 1}\")"]
+        at = "[kept]"
+    else:
+        at = "[-1]"
+    out += [f"print(f\"final_loss: {{history.history['loss']{at}:.4g}}\")",
+            f"print(f\"final_{metric}: {{history.history['{metric}']{at}:{fmt}}}\")"]
     if d.n_val > 0:
-        out += ["print(f\"val_loss: {history.history['val_loss'][-1]:.4g}\")",
-                f"print(f\"val_{metric}: {{history.history['val_{metric}'][-1]:{fmt}}}\")"]
+        out += [f"print(f\"val_loss: {{history.history['val_loss']{at}:.4g}}\")",
+                f"print(f\"val_{metric}: {{history.history['val_{metric}']{at}:{fmt}}}\")"]
     if d.n_test > 0:
         out += ["",
                 "# The testing set: points the network has never seen, not even for early stopping.",
@@ -317,7 +324,8 @@ def _compile_lines(spec: RunSpec, kind: str, metric: str) -> list[str]:
             args += f", momentum={t.momentum!r}"
             words += f", momentum {t.momentum:g}"
         if t.learning_rate != default:
-            words += f" (Keras's default: {default:g})"
+            words += (f" (Keras's default: {default:g}; "
+                      f"{'larger, to train in fewer epochs' if t.learning_rate > default else 'smaller, for smaller steps'})")
         optimizer = f"optimizers.{OPTIMIZER_CLASSES[t.optimizer]}({args}),  # {words}"
     return [f"model.compile(optimizer={optimizer}",
             f"              loss={LOSS_NAMES[_loss(spec, kind)]!r},  # the distance to the expected result",

@@ -35,7 +35,9 @@ def plot_results(history, model):
     if sys.platform.startswith("linux") and not screen and "inline" not in matplotlib.get_backend():
         matplotlib.use("Agg")  # no screen: the figures are only saved
     import matplotlib.pyplot as plt
-    folder = os.path.dirname(os.path.abspath(__file__))
+    # Beside the script; in a notebook (Jupyter, Colab: no __file__), in the working folder.
+    script = globals().get("__file__")
+    folder = os.path.dirname(os.path.abspath(script)) if script else os.getcwd()
     saved = []
 
     # The loss and the {metric} at each epoch, for the training and the validation sets.
