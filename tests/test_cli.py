@@ -41,6 +41,20 @@ def test_train_writes_history_model_script_and_data(tmp_path):
     assert model.count_params() == 3
 
 
+def test_train_writes_the_notebook_beside_the_script(tmp_path):
+    import nbformat
+
+    spec = {"dataset": {"name": "line", "n_train": 40, "n_val": 10, "n_test": 10},
+            "layers": [], "training": {"epochs": 2}}
+    result = run_cli("train", str(write_spec(tmp_path, spec)), "--out", str(tmp_path / "out"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "notebook.ipynb" in result.stdout
+    notebook = nbformat.read(tmp_path / "out" / "notebook.ipynb", as_version=4)
+    nbformat.validate(notebook)
+    assert (tmp_path / "out" / "train.py").exists()
+    assert any("model.fit(" in c.source for c in notebook.cells if c.cell_type == "code")
+
+
 @pytest.mark.parametrize("bad, field", [
     ({"layers": [{"units": 500}]}, "layers[0].units"),
     ({"training": {"batch_size": 0}}, "training.batch_size"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
+from importlib import resources
 from pathlib import Path
 
 import plotly
@@ -26,7 +27,15 @@ from .classroom.lessons import load_lessons
 from .config import Settings, get_settings
 from .jobs.service import RunService
 
-FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
+
+def _frontend() -> Path:
+    """The page: keras_playground/frontend in an installed wheel (pyproject.toml maps the
+    repo's frontend/ there at build time), else the repo's frontend/ (an editable install)."""
+    packaged = Path(str(resources.files("keras_playground") / "frontend"))
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "frontend"
+
+
+FRONTEND = _frontend()
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 

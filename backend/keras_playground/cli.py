@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from . import __version__
+
 WS_MAX_MESSAGE_BYTES = 64 * 1024  # what a client may send on a stream in one message
 
 # TensorFlow's start-up chatter hides our own output; the user can still turn it back on.
@@ -43,6 +45,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .engine.codegen import export_script
     from .engine.control import QueueControl, drive
     from .engine.names import metric_name
+    from .engine.notebook import notebook_text
     from .engine.session import TrainingSession
 
     out = Path(args.out)
@@ -65,10 +68,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         {"spec": spec.model_dump(), "history": history, "done": done.model_dump()}, indent=1))
     session.model.save(out / "model.keras")
     (out / "train.py").write_text(export_script(spec))
+    (out / "notebook.ipynb").write_text(notebook_text(spec))
     (out / "data.csv").write_text(to_csv(session.data))
     test = f", test {name} {done.test_metric:.4f}" if done.test_metric is not None else ""
     print(f"{done.state} after {done.epochs} epochs{test}; wrote history.json, model.keras, "
-          f"train.py, data.csv to {out}")
+          f"train.py, notebook.ipynb, data.csv to {out}")
     if done.message:
         print(done.message)
     return 0 if done.state != "diverged" else 1
@@ -186,6 +190,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="keras-playground",
                                      description="Train small, real Keras models and watch them learn.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="start the playground (embedded, no other service)")
@@ -195,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a run spec headless and write its results")
     train.add_argument("spec", help="run spec JSON file")
-    train.add_argument("--out", required=True, help="folder for history.json, model.keras, train.py, data.csv")
+    train.add_argument("--out", required=True, help="folder for history.json, model.keras, train.py, notebook.ipynb, data.csv")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=cmd_train)
 

@@ -53,6 +53,8 @@ export const api = {
   catalog: () => request("/api/catalog"),
   previewData: (spec) => request("/api/preview/data", { method: "POST", json: spec }),
   previewCode: (spec) => request("/api/preview/code", { method: "POST", json: spec, as: "text" }),
+  previewNotebook: (spec) => request("/api/preview/notebook", { method: "POST", json: spec, as: "text" }),
+  runNotebook: (runId) => request(`/api/runs/${id(runId)}/notebook`, { as: "text" }),
   parseCsv: (text) => request("/api/preview/csv", { method: "POST", body: text, headers: { "Content-Type": "text/csv" } }),
   createRun: (spec, paused = false) => request(`/api/runs${paused ? "?paused=true" : ""}`, { method: "POST", json: spec }),
   getRun: (runId) => request(`/api/runs/${id(runId)}`),

@@ -34,6 +34,21 @@ def test_the_code_preview_is_the_script_of_the_settings(client):
     assert client.post("/api/preview/code", json={"training": {"batch_size": 0}}).status_code == 422
 
 
+def test_the_notebook_preview_is_a_valid_notebook_of_the_settings(client):
+    import nbformat
+
+    spec = {**tiny(), "layers": [{"units": 5, "activation": "relu"}]}
+    answer = client.post("/api/preview/notebook", json=spec)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/x-ipynb+json")
+    assert 'filename="playground.ipynb"' in answer.headers["content-disposition"]
+    notebook = nbformat.reads(answer.text, as_version=4)
+    nbformat.validate(notebook)
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    assert "layers.Dense(5, activation='relu')" in code and "model.fit(" in code
+    assert client.post("/api/preview/notebook", json={"training": {"batch_size": 0}}).status_code == 422
+
+
 def test_an_uploaded_csv_becomes_points(client):
     csv = "x1,x2,label\n0,0,0\n1,1,1\n0.5,-0.5,1\n"
     answer = client.post("/api/preview/csv", content=csv, headers={"content-type": "text/csv"})

@@ -65,6 +65,21 @@ def test_downloads_code_model_and_data(client):
     assert csv[0] == "split,x1,x2,label" and len(csv) == 1 + 60
 
 
+def test_a_run_downloads_as_a_valid_notebook(client):
+    import nbformat
+
+    run = create(client, epochs=2)
+    answer = client.get(f"/api/runs/{run['id']}/notebook")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/x-ipynb+json")
+    assert f'filename="run_{run["id"]}.ipynb"' in answer.headers["content-disposition"]
+    notebook = nbformat.reads(answer.text, as_version=4)
+    nbformat.validate(notebook)
+    assert any("model.fit(" in c.source for c in notebook.cells if c.cell_type == "code")
+    assert client.get("/api/runs/nope/notebook").status_code == 404
+    stream_to_end(client, run["id"])
+
+
 def test_control_needs_the_runs_token(client):
     run = create(client, epochs=3000)
     url = f"/api/runs/{run['id']}/control"

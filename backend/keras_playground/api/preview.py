@@ -1,5 +1,5 @@
-"""What the page shows before a run exists: the data set's points, the Keras script of the
-current settings, and the points of an uploaded CSV.
+"""What the page shows before a run exists: the data set's points, the Keras script (and
+notebook) of the current settings, and the points of an uploaded CSV.
 
 Each checks the spec exactly as `POST /api/runs` does, so an error shows before Train.
 """
@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from ..data import CsvError, make_dataset, parse_csv, validate_spec
 from ..data.truth import true_boundary
 from ..data.validate import MAX_CLASSES
 from ..engine.codegen import export_script
+from ..engine.notebook import MEDIA_TYPE, notebook_text
 from ..specs import RunSpec
 from .deps import SettingsDep
 
@@ -40,6 +41,14 @@ def preview_data(settings: SettingsDep, spec: Annotated[RunSpec, Body(descriptio
 def preview_code(settings: SettingsDep, spec: Annotated[RunSpec, Body(description="A run spec")]):
     """The standalone Keras script (train.py) for these settings."""
     return PlainTextResponse(export_script(validate_spec(spec.model_dump(), settings.limits)))
+
+
+@router.post("/notebook")
+def preview_notebook(settings: SettingsDep, spec: Annotated[RunSpec, Body(description="A run spec")]):
+    """The Jupyter notebook (.ipynb) for these settings."""
+    text = notebook_text(validate_spec(spec.model_dump(), settings.limits))
+    return Response(text, media_type=MEDIA_TYPE,
+                    headers={"Content-Disposition": 'attachment; filename="playground.ipynb"'})
 
 
 @router.post("/csv", openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}})

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from ..data import make_dataset, to_csv
 from ..engine.codegen import export_script
 from ..engine.control import Command
+from ..engine.notebook import MEDIA_TYPE, notebook_text
 from ..specs import RunSpec, SpecError, check_range, format_bound
 from .deps import AddressDep, ClientDep, ServiceDep, SettingsDep, TokenDep
 
@@ -77,6 +78,13 @@ def run_code(run_id: str, service: ServiceDep):
     """The run as a standalone Keras script (train.py)."""
     script = export_script(service.spec_of(run_id))
     return PlainTextResponse(script, headers={"Content-Disposition": f'inline; filename="train_{run_id}.py"'})
+
+
+@router.get("/{run_id}/notebook")
+def run_notebook(run_id: str, service: ServiceDep):
+    """The run as a Jupyter notebook (.ipynb, nbformat 4)."""
+    return Response(notebook_text(service.spec_of(run_id)), media_type=MEDIA_TYPE,
+                    headers={"Content-Disposition": f'attachment; filename="run_{run_id}.ipynb"'})
 
 
 @router.get("/{run_id}/model")

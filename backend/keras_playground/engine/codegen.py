@@ -53,7 +53,7 @@ KIND_WORDS = {"binary": "binary classification (labels 0 and 1)",
 def export_script(spec: RunSpec) -> str:
     """The text of a Python script (train.py) that reproduces the run with numpy and keras."""
     kind, n_classes = problem_of(spec.dataset)
-    head = _header(spec, kind, n_classes) + "\n\n" + _imports(spec) + "\n\n" + PLOTS_FLAG
+    head = _header(spec, kind, n_classes) + "\n\n" + imports_code(spec) + "\n\n" + PLOTS_FLAG
     sections = [head, _data_section(spec), plot_section(spec, kind), _main_section(spec, kind, n_classes)]
     return "\n\n\n".join(sections) + "\n"
 
@@ -91,17 +91,18 @@ def _network_words(spec: RunSpec, kind: str, n_classes: int) -> str:
 
 # ----- The header and the imports -----
 
-def _header(spec: RunSpec, kind: str, n_classes: int) -> str:
+def run_facts(spec: RunSpec, kind: str, n_classes: int) -> list[str]:
+    """The run in a few lines (data set, problem, network, training, seeds), label first."""
     d, t = spec.dataset, spec.training
-    lines = ["# Keras Playground run, exported as a standalone script.", "#"]
+    lines = []
     if _is_custom(spec):
-        lines.append(f"# Data set:  your own points ({len(d.points or [])} given)")
+        lines.append(f"Data set:  your own points ({len(d.points or [])} given)")
     else:
         info = DATASETS[d.name]
         params = ", ".join(f"{k}={v:g}" for k, v in merged_params(d).items())
-        lines.append(f"# Data set:  {d.name}" + (f" ({params})" if params else ""))
+        lines.append(f"Data set:  {d.name}" + (f" ({params})" if params else ""))
         noise = textwrap.wrap(f"{d.noise:g}. {info.noise_doc}", 72)
-        lines += [f"# Noise:     {noise[0]}", *(f"#            {line}" for line in noise[1:])]
+        lines += [f"Noise:     {noise[0]}", *(f"           {line}" for line in noise[1:])]
     kind_words = KIND_WORDS[kind] + (f", {n_classes} classes" if kind == "multiclass" else "")
     train = f"{t.optimizer}, learning rate {t.learning_rate:g}"
     if t.optimizer == "sgd" and t.momentum > 0:
@@ -113,15 +114,22 @@ def _header(spec: RunSpec, kind: str, n_classes: int) -> str:
         extras.append(f"early stopping after {t.early_stopping_patience} epochs without progress")
     if not t.shuffle:
         extras.append("no shuffling")
+    return lines + [
+        f"Problem:   {kind_words}",
+        f"Inputs:    {', '.join(spec.features)}",
+        f"Points:    {d.n_train} for training, {d.n_val} for validation, {d.n_test} for testing",
+        f"Network:   {_network_words(spec, kind, n_classes)}",
+        f"Training:  {train}, loss {_loss(spec, kind)}",
+        f"           batch size {t.batch_size}, {t.epochs} epochs",
+        *(f"           {extra}" for extra in extras),
+        f"Seeds:     data seed {d.seed}, training seed {t.seed}",
+    ]
+
+
+def _header(spec: RunSpec, kind: str, n_classes: int) -> str:
+    lines = ["# Keras Playground run, exported as a standalone script.", "#"]
+    lines += [f"# {line}" for line in run_facts(spec, kind, n_classes)]
     lines += [
-        f"# Problem:   {kind_words}",
-        f"# Inputs:    {', '.join(spec.features)}",
-        f"# Points:    {d.n_train} for training, {d.n_val} for validation, {d.n_test} for testing",
-        f"# Network:   {_network_words(spec, kind, n_classes)}",
-        f"# Training:  {train}, loss {_loss(spec, kind)}",
-        f"#            batch size {t.batch_size}, {t.epochs} epochs",
-        *(f"#            {extra}" for extra in extras),
-        f"# Seeds:     data seed {d.seed}, training seed {t.seed}",
         "#",
         "# How to run it (needs numpy and keras, with TensorFlow as the backend;",
         "# matplotlib for the plots):",
@@ -134,7 +142,8 @@ def _header(spec: RunSpec, kind: str, n_classes: int) -> str:
     return "\n".join(lines)
 
 
-def _imports(spec: RunSpec) -> str:
+def imports_code(spec: RunSpec) -> str:
+    """The import lines: numpy, keras, and any module the copied functions use."""
     names = ["models", "layers", "optimizers"] + (["regularizers"] if _regularized(spec) else [])
     extra = [f"import {m}" for m in _modules_needed(spec) if m not in ("numpy", "keras")]
     return "\n".join([*extra, "import numpy as np", "import keras",
@@ -182,15 +191,20 @@ def _source(func) -> str:
 
 
 def _data_section(spec: RunSpec) -> str:
+    return f"{RULE}\n# 1. The data\n{RULE}\n" + "\n\n\n".join(data_parts(spec))
+
+
+def data_parts(spec: RunSpec) -> list[str]:
+    """The data's code in three parts: the generator (or the points), the features, and
+    `draw_points()` with `load_data()`."""
     d = spec.dataset
     n = d.n_train + d.n_val + d.n_test
     a, b = d.n_train, d.n_train + d.n_val
-    title = f"{RULE}\n# 1. The data\n{RULE}\n"
     if _is_custom(spec):
         rows = "".join(f"    [{float(x)!r}, {float(y)!r}, {int(label)}],\n" for x, y, label in d.points)
-        first = f"{title}# The points drawn in the playground: x1, x2, label.\nPOINTS = [\n{rows}]"
+        first = f"# The points drawn in the playground: x1, x2, label.\nPOINTS = [\n{rows}]"
     else:
-        first = (f"{title}# The function that draws the points (copied from the playground).\n"
+        first = ("# The function that draws the points (copied from the playground).\n"
                  + _source(DATASETS[d.name].generator))
     features = ("# The inputs the network sees, computed from each point's x1 and x2\n"
                 "# (copied from the playground).\n" + _source(compute_features))
@@ -225,15 +239,22 @@ def _data_section(spec: RunSpec) -> str:
         "            Testing_data, Testing_label)",
     ]
     features = features + f"\n\n\nFEATURES = {list(spec.features)!r}  # the inputs of this run"
-    return "\n\n\n".join([first, features, "\n".join(lines)])
+    return [first, features, "\n".join(lines)]
 
 
 # ----- The model, the training, the results -----
 
 def _main_section(spec: RunSpec, kind: str, n_classes: int) -> str:
-    d, t = spec.dataset, spec.training
-    metric = "mae" if kind == "regression" else "accuracy"
-    fmt = ".4g" if kind == "regression" else ".4f"  # an error can be tiny; an accuracy is a share
+    out = load_lines(spec, kind, n_classes) + ["", RULE, "# 2. The model", RULE]
+    out += model_lines(spec, kind, n_classes) + ["", RULE, "# 3. The training", RULE]
+    out += fit_lines(spec) + ["", RULE, "# 4. The results", RULE] + result_lines(spec, kind)
+    out += ["", RULE, "# 5. The plots (set PLOTS = False at the top to skip them)", RULE,
+            "if PLOTS:", "    plot_results(history, model)"]
+    return 'if __name__ == "__main__":\n' + "\n".join(("    " + line) if line else "" for line in out)
+
+
+def load_lines(spec: RunSpec, kind: str, n_classes: int) -> list[str]:
+    """Load the data (one-hot labels for several classes)."""
     out = ["(Training_data, Training_label, Validation_data, Validation_label,",
            " Testing_data, Testing_label) = load_data()",
            'print("Points for training:", len(Training_data), " validation:", len(Validation_data),',
@@ -243,20 +264,28 @@ def _main_section(spec: RunSpec, kind: str, n_classes: int) -> str:
         out += ["", f"# One column per class (one-hot): class 2 becomes {example}."]
         out += [f"{name} = keras.utils.to_categorical({name}, {n_classes})"
                 for name in ("Training_label", "Validation_label", "Testing_label")]
-    out += ["", RULE, "# 2. The model", RULE,
-            f"keras.utils.set_random_seed({t.seed})  # the training seed: same seed, same start",
-            "", "model = models.Sequential()"]
+    return out
+
+
+def model_lines(spec: RunSpec, kind: str, n_classes: int) -> list[str]:
+    """The model: Sequential, add, summary, compile."""
+    t = spec.training
+    metric = "mae" if kind == "regression" else "accuracy"
+    out = [f"keras.utils.set_random_seed({t.seed})  # the training seed: same seed, same start",
+           "", "model = models.Sequential()"]
     out += _commented(f"model.add(layers.Input(shape=({len(spec.features)},)))",
                       f"each point comes in as {len(spec.features)} number"
                       f"{'s' if len(spec.features) > 1 else ''}; only the first layer needs the input shape")
-    out += _slide_form(spec, kind, n_classes)
-    out += _layer_lines(spec, kind, n_classes)
-    out += ["model.summary()", ""]
-    out += _compile_lines(spec, kind, metric)
-    out += ["", RULE, "# 3. The training", RULE]
-    out += _fit_lines(spec)
-    out += ["", RULE, "# 4. The results", RULE,
-            "print(f\"epochs_trained: {len(history.history['loss'])}\")"]
+    out += _slide_form(spec, kind, n_classes) + _layer_lines(spec, kind, n_classes) + ["model.summary()", ""]
+    return out + _compile_lines(spec, kind, metric)
+
+
+def result_lines(spec: RunSpec, kind: str) -> list[str]:
+    """The figures of the training, then the evaluation on the testing set."""
+    d = spec.dataset
+    metric = "mae" if kind == "regression" else "accuracy"
+    fmt = ".4g" if kind == "regression" else ".4f"  # an error can be tiny; an accuracy is a share
+    out = ["print(f\"epochs_trained: {len(history.history['loss'])}\")"]
     if spec.training.early_stopping_patience is not None and d.n_val > 0:
         out += ["# The model kept is that of the epoch with the lowest validation loss: its figures.",
                 "kept = int(np.argmin(history.history['val_loss']))",
@@ -275,9 +304,7 @@ def _main_section(spec: RunSpec, kind: str, n_classes: int) -> str:
                 f"test_loss, test_{metric} = model.evaluate(Testing_data, Testing_label, verbose=0)",
                 'print(f"test_loss: {test_loss:.4g}")',
                 f'print(f"test_{metric}: {{test_{metric}:{fmt}}}")']
-    out += ["", RULE, "# 5. The plots (set PLOTS = False at the top to skip them)", RULE,
-            "if PLOTS:", "    plot_results(history, model)"]
-    return 'if __name__ == "__main__":\n' + "\n".join(("    " + line) if line else "" for line in out)
+    return out
 
 
 def _layer_lines(spec: RunSpec, kind: str, n_classes: int) -> list[str]:
@@ -332,7 +359,8 @@ def _compile_lines(spec: RunSpec, kind: str, metric: str) -> list[str]:
             f"              metrics=[{metric!r}])"]
 
 
-def _fit_lines(spec: RunSpec) -> list[str]:
+def fit_lines(spec: RunSpec) -> list[str]:
+    """`model.fit`, with validation data when there are any (and early stopping)."""
     d, t = spec.dataset, spec.training
     lines, callbacks = [], ""
     if t.early_stopping_patience is not None and d.n_val > 0:

@@ -103,8 +103,13 @@ _PLOT_KINDS = {
 
 def plot_section(spec: RunSpec, kind: str) -> str:
     """`plot_results(history, model)`: the course notebooks' plots, for the script's end."""
+    return f"{RULE}\n# The plots (drawn at the end when PLOTS is True)\n{RULE}\n" + plot_function(spec, kind)
+
+
+def plot_function(spec: RunSpec, kind: str) -> str:
+    """The source of `plot_results(history, model)` (the script's and the notebook's)."""
     metric, metric_name = ("mae", "MAE") if kind == "regression" else ("accuracy", "Accuracy")
     body, title = _PLOT_KINDS[kind]
     head = _PLOT_HEAD.replace("{metric}", metric).replace("{metric_name}", metric_name)
     tail = _PLOT_TAIL.replace("{n_train}", str(spec.dataset.n_train)).replace("{title!r}", repr(title))
-    return f"{RULE}\n# The plots (drawn at the end when PLOTS is True)\n{RULE}\n" + head + "\n" + body + tail
+    return head + "\n" + body + tail

@@ -1,0 +1,117 @@
+"""Export a run as a Jupyter notebook (nbformat 4), in the course's style.
+
+The notebook holds the pieces of the exported script (`engine/codegen.py`,
+`engine/script_plots.py`), one step per cell, each after a short Markdown cell that says
+what it does: the imports, the data (the playground's own generator and seed, then a
+plot of the points), the model (`models.Sequential()`, `add`, `compile`), the training
+(`fit` with validation data), the curves and the decision boundary (matplotlib, inline)
+and the evaluation on the testing set. It needs only numpy, keras and matplotlib, so it
+runs as is in Jupyter or a fresh Colab. Its figures print as the script's do
+(`test_accuracy: 0.9500`, ...).
+
+Only `nbformat` is imported here, never keras: the web path stays free of TensorFlow.
+"""
+
+from __future__ import annotations
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from ..data import CUSTOM, problem_of
+from ..specs import RunSpec
+from .codegen import data_parts, fit_lines, imports_code, load_lines, model_lines, result_lines, run_facts
+from .script_plots import plot_function
+
+MEDIA_TYPE = "application/x-ipynb+json"
+
+_PLOT_POINTS = '''\
+# The points: training (circles), validation (squares), testing (triangles).
+import matplotlib.pyplot as plt
+
+xy, labels = draw_points()
+cuts = [0, {a}, {b}, {n}]
+plt.figure(figsize=(6, 6))
+for (start, end), marker, name in zip(zip(cuts, cuts[1:]), 'os^', ('training', 'validation', 'testing')):
+    if end > start:
+        plt.scatter(xy[start:end, 0], xy[start:end, 1], c=labels[start:end], cmap={cmap!r},
+                    marker=marker, edgecolors='k', s=25, label=name)
+plt.xlabel('x1', fontsize=15)
+plt.ylabel('x2', fontsize=15)
+plt.title('The points, coloured by their label')
+plt.legend()
+plt.show()'''
+
+_KIND_WORDS = {
+    "binary": "Each point belongs to class 0 or class 1: the network learns the probability of class 1.",
+    "multiclass": "Each point belongs to one of {n} classes: the network learns one probability per class.",
+    "regression": "Each point carries a real number: the network learns to predict it.",
+}
+
+
+def export_notebook(spec: RunSpec) -> nbformat.NotebookNode:
+    """The run as a notebook: Markdown cells that explain, code cells that do."""
+    kind, n_classes = problem_of(spec.dataset)
+    d = spec.dataset
+    metric = "mean absolute error (MAE)" if kind == "regression" else "accuracy"
+    source = "your own points" if d.name == CUSTOM else f"the `{d.name}` data set"
+    cmap = {"binary": "bwr_r", "multiclass": "tab10", "regression": "RdBu"}[kind]
+    generator, features, loading = data_parts(spec)
+    a, b, n = d.n_train, d.n_train + d.n_val, d.n_train + d.n_val + d.n_test
+    facts = "\n".join(run_facts(spec, kind, n_classes))
+
+    def code(lines) -> object:
+        return new_code_cell("\n".join(lines) if isinstance(lines, list) else lines)
+
+    cells = [
+        new_markdown_cell(
+            f"# Keras Playground: a network on {source}\n\n"
+            "This notebook trains, with plain Keras, the network set up in the Keras Playground, "
+            "on exactly the same points. Run the cells from top to bottom (it needs only numpy, "
+            "keras and matplotlib, as in Colab).\n\n"
+            f"{_KIND_WORDS[kind].format(n=n_classes)}\n\n```text\n{facts}\n```"),
+        new_markdown_cell("## 1. The imports\n\nnumpy for the arrays, keras for the network; "
+                          "the plots appear below the cells."),
+        code("%matplotlib inline\n" + imports_code(spec)),
+        new_markdown_cell("## 2. The data\n\nThe points are drawn by the playground's own code "
+                          f"with the same seed (data seed {d.seed}), so they are the same points."),
+        code(generator),
+        new_markdown_cell("The network does not see only x1 and x2: it sees the *features* "
+                          "computed from them, chosen in the playground."),
+        code(features),
+        new_markdown_cell(f"The points are split in order: {d.n_train} to train the network, "
+                          f"{d.n_val} to watch it during training (validation), {d.n_test} to test it "
+                          "at the end, on points it has never seen."),
+        code(loading),
+        code(load_lines(spec, kind, n_classes)),
+        new_markdown_cell("Let us look at the points."),
+        code(_PLOT_POINTS.format(a=a, b=b, n=n, cmap=cmap)),
+        new_markdown_cell("## 3. The model\n\nA `Sequential` model: the layers are added one after "
+                          "the other with `add`, then `compile` chooses the optimizer, the loss "
+                          f"(what training makes small) and the metric we follow ({metric})."),
+        code(model_lines(spec, kind, n_classes)),
+        new_markdown_cell("## 4. The training\n\n`fit` shows the network the training points, "
+                          "batch after batch, epoch after epoch"
+                          + (", and measures it on the validation points after each epoch."
+                             if d.n_val else ".")),
+        code(fit_lines(spec)),
+        new_markdown_cell(f"## 5. The curves and the decision boundary\n\nThe loss and the {metric} "
+                          "at each epoch, for training and validation: when the validation curve "
+                          "turns away from the training curve, the network overfits. Then the "
+                          "network's output over the whole plane, with the training points."),
+        code(plot_function(spec, kind)),
+        code("plot_results(history, model)"),
+        new_markdown_cell("## 6. The results\n\nThe figures of the last epoch"
+                          + (", and the evaluation on the testing set." if d.n_test else ".")),
+        code(result_lines(spec, kind)),
+    ]
+    notebook = new_notebook(cells=cells, metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"},
+    })
+    nbformat.validate(notebook)
+    return notebook
+
+
+def notebook_text(spec: RunSpec) -> str:
+    """The notebook as the text of a .ipynb file."""
+    return nbformat.writes(export_notebook(spec))
