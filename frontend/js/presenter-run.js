@@ -138,7 +138,8 @@ export function createSharedRun({ catalog, onChange = () => {} }) {
       onGone: (closeCode, reason) => { $("p-state").textContent = goneMessage("run", closeCode, reason); },
       onEvent: (event) => {
         foldEvent(shown, event);
-        if (event.kind === "epoch") {
+        // Epoch 0 (the untrained network) is the curves' first point, as on the participant's page.
+        if (event.kind === "epoch" || (event.kind === "start" && !curves.epochs.length)) {
           curves.add(event);
           showFigures();
         } else if (event.kind === "frame") {

@@ -89,6 +89,8 @@ def test_the_demo_screen_shows_the_shared_runs_points_and_fits_the_projector(ope
     assert screen.get_by_test_id("presenter-val").text_content().endswith(" %")
     assert screen.locator("#p-test").text_content().endswith(" %") and screen.locator("#p-test-figure").is_visible()
     assert screen.get_by_test_id("presenter-epoch").text_content() == "12"
+    # The curves start at epoch 0, the untrained network, as on the participants' pages.
+    assert screen.evaluate("() => document.getElementById('p-loss').data[0].x.slice(0, 2)") == [0, 1]
     assert overflow(screen) == []
     # Large type for the back row: the join code and the figures.
     sizes = screen.evaluate("""() => ['p-code', 'p-val'].map(id =>
