@@ -83,6 +83,19 @@ class Harness:
         return self.wait_for(run_id, lambda e: e["kind"] in ("done", "error"), "the end of the run")
 
 
+def in_process_worker(settings, namespace, threads):
+    """A training worker in this process, as `keras-playground worker` runs one: (its broker,
+    its context, the started dramatiq worker)."""
+    broker = make_broker(settings.redis_url, namespace)
+    context = worker_context(settings, namespace=namespace, name=f"{namespace}-worker")
+    attach(broker, context)
+    broker.emit_after("process_boot")  # as `dramatiq` does: starts the time limit's clock
+    worker = dramatiq.Worker(broker, queues={"training"}, worker_threads=threads)
+    worker.queue_prefetch = threads  # as `keras-playground worker` sets it
+    worker.start()
+    return broker, context, worker
+
+
 @pytest.fixture(params=["local", "redis"])
 def harness(request, tmp_path):
     if request.param == "local":
@@ -99,12 +112,7 @@ def harness(request, tmp_path):
     store, bus = RedisRunStore(url, ns), RedisBus(url, ns)
     runner = DramatiqRunner(bus, store, make_broker(url, ns), url=url, namespace=ns)
     settings = Settings(redis_url=url, heartbeat_seconds=0.2, worker_timeout=2)
-    worker_broker = make_broker(url, ns)
-    context = worker_context(settings, namespace=ns, name=f"{ns}-worker")
-    attach(worker_broker, context)
-    worker = dramatiq.Worker(worker_broker, queues={"training"}, worker_threads=THREADS)
-    worker.queue_prefetch = THREADS  # as `keras-playground worker` sets it
-    worker.start()
+    worker_broker, context, worker = in_process_worker(settings, ns, THREADS)
     harness = Harness(runner, bus, store)
     harness.trainer = context.trainer
     yield harness
@@ -337,12 +345,7 @@ def lab(redis_url, namespace):
     runner = DramatiqRunner(bus, store, make_broker(redis_url, namespace), url=redis_url, namespace=namespace,
                             worker_timeout=0.5)
     settings = Settings(redis_url=redis_url, heartbeat_seconds=0.2, worker_timeout=0.5)
-    worker_broker = make_broker(redis_url, namespace)
-    context = worker_context(settings, namespace=namespace, name=f"{namespace}-worker")
-    attach(worker_broker, context)
-    worker_broker.emit_after("process_boot")  # as `dramatiq` does: starts the time limit's clock
-    worker = dramatiq.Worker(worker_broker, queues={"training"}, worker_threads=1)
-    worker.start()
+    worker_broker, context, worker = in_process_worker(settings, namespace, 1)
     harness = Harness(runner, bus, store)
     harness.context = context
     yield harness
