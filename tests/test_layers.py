@@ -92,4 +92,4 @@ def test_no_module_is_over_400_lines():
 
 def test_the_package_root_holds_only_the_ground_floor_and_the_entry_points():
     loose = sorted(p.stem for p in PACKAGE.glob("*.py"))
-    assert loose == ["__init__", "app", "backends", "cli", "config", "specs"]
+    assert loose == ["__init__", "app", "backends", "cli", "config"]

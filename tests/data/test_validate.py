@@ -16,7 +16,16 @@ def problems(raw):
 
 @pytest.mark.parametrize("name", list(DATASETS))
 def test_every_data_set_with_its_defaults_is_valid(name):
-    spec = validate_spec({"dataset": {"name": name}}, LIMITS)
+    info = DATASETS[name]
+    if info.input == "image":  # an image needs a flatten (or pooling) before the output layer
+        with pytest.raises(SpecError) as caught:
+            validate_spec({"dataset": {"name": name}}, LIMITS)
+        assert caught.value.detail[0]["field"] == "layers"
+        assert "end with a flatten or global_avg_pool layer" in caught.value.detail[0]["msg"]
+        raw = {**info.suggested, "dataset": {**info.suggested["dataset"], "name": name}}
+    else:
+        raw = {"dataset": {"name": name}}
+    spec = validate_spec(raw, LIMITS)
     assert spec.dataset.name == name
 
 

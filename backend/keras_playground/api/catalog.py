@@ -11,7 +11,8 @@ from ..data import catalog_entries
 from ..data.exercises import DEFAULT_EXERCISE, exercise_entries
 from ..data.validate import LOSSES_BY_KIND, MAX_CLASSES
 from ..classroom.lessons import lesson_json, lesson_summaries
-from ..specs import ACTIVATIONS, FEATURES, LOSSES, OPTIMIZERS, DatasetSpec, LayerSpec, RunSpec, TrainingSpec
+from ..specs import (ACTIVATIONS, FEATURES, LOSSES, OPTIMIZERS, AugmentSpec, DatasetSpec, LayerSpec, RunSpec,
+                     TrainingSpec, layer_catalog)
 from ..store.redis_client import OUTAGE_ERRORS
 from .deps import ServiceDep, SettingsDep
 
@@ -46,7 +47,9 @@ def catalog(settings: SettingsDep, request: Request):
         "regularizations": list(get_args(TrainingSpec.model_fields["regularization"].annotation)),
         "max_classes": MAX_CLASSES,
         "fields": {"spec": list(RunSpec.model_fields), "dataset": list(DatasetSpec.model_fields),
-                   "layer": list(LayerSpec.model_fields), "training": list(TrainingSpec.model_fields)},
+                   "layer": list(LayerSpec.model_fields), "training": list(TrainingSpec.model_fields),
+                   "augment": list(AugmentSpec.model_fields)},
+        "layer_types": layer_catalog(settings.limits),
         "limits": settings.limits.model_dump(),
         "lessons": lesson_summaries(request.app.state.lessons),
         "exercises": exercise_entries(),

@@ -6,12 +6,15 @@ Each checks the spec exactly as `POST /api/runs` does, so an error shows before 
 
 from __future__ import annotations
 
+import base64
 from typing import Annotated
+
+import numpy as np
 
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import PlainTextResponse
 
-from ..data import CsvError, make_dataset, parse_csv, validate_spec
+from ..data import CsvError, gallery_split, make_dataset, parse_csv, validate_spec
 from ..data.truth import true_boundary
 from ..data.validate import MAX_CLASSES
 from ..engine.codegen import export_script
@@ -20,6 +23,14 @@ from ..specs import RunSpec
 from .deps import SettingsDep
 
 router = APIRouter(prefix="/api/preview", tags=["preview"])
+TRAIN_SAMPLE = 48  # training images the data panel shows
+
+
+def _images(x, labels) -> dict:
+    """Images as the page draws them: base64 of uint8 [count][height][width] (pixel * 255)."""
+    pixels = np.round(np.clip(x[..., 0], 0, 1) * 255).astype(np.uint8)
+    return {"count": len(x), "labels": [int(v) for v in labels],
+            "images": base64.b64encode(pixels.tobytes()).decode("ascii")}
 
 
 def _rows(xy, labels) -> list[list[float]]:
@@ -29,10 +40,15 @@ def _rows(xy, labels) -> list[list[float]]:
 @router.post("/data")
 def preview_data(settings: SettingsDep, spec: Annotated[RunSpec, Body(description="A run spec")]):
     """The spec's data set as drawn for a run: `train`, `val`, `test` rows of [x1, x2, label],
-    and `true_boundary`: the polylines the generator separates the classes by (or null)."""
+    and `true_boundary`: the polylines the generator separates the classes by (or null).
+    Images: the first training images and the gallery's (docs/api.md)."""
     spec = validate_spec(spec.model_dump(), settings.limits)
     ds = make_dataset(spec.dataset)
-    return {"kind": ds.kind, "n_classes": ds.n_classes, "extent": ds.extent,
+    if ds.input == "image":
+        return {"input": "image", "kind": ds.kind, "n_classes": ds.n_classes, "classes": list(ds.class_names),
+                "shape": list(ds.shape), "train": _images(ds.x_train[:TRAIN_SAMPLE], ds.y_train[:TRAIN_SAMPLE]),
+                "gallery": _images(*gallery_split(ds))}
+    return {"input": "points", "kind": ds.kind, "n_classes": ds.n_classes, "extent": ds.extent,
             "train": _rows(ds.x_train, ds.y_train), "val": _rows(ds.x_val, ds.y_val),
             "test": _rows(ds.x_test, ds.y_test), "true_boundary": true_boundary(spec.dataset, ds.extent)}
 

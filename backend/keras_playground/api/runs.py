@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, HTTPException, Query, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict
 
-from ..data import make_dataset, to_csv
+from ..data import make_dataset, to_csv, to_npz
 from ..engine.codegen import export_script
 from ..engine.control import Command
 from ..engine.notebook import MEDIA_TYPE, notebook_text
@@ -99,6 +99,11 @@ def run_model(run_id: str, service: ServiceDep):
 
 @router.get("/{run_id}/data")
 def run_data(run_id: str, service: ServiceDep):
-    csv = to_csv(make_dataset(service.spec_of(run_id).dataset))
+    """The run's data: points as CSV (split,x1,x2,label); images as numpy's .npz."""
+    ds = make_dataset(service.spec_of(run_id).dataset)
+    if ds.input == "image":
+        return Response(to_npz(ds), media_type="application/octet-stream",
+                        headers={"Content-Disposition": f'attachment; filename="data_{run_id}.npz"'})
+    csv = to_csv(ds)
     return Response(csv, media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="data_{run_id}.csv"'})

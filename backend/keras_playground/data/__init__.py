@@ -1,14 +1,18 @@
-"""Data sets, input features, uploaded CSVs, and the data-set rules of a run spec.
+"""Data sets (points and images), input features, uploaded CSVs, and the data-set rules
+of a run spec.
 
-Imports only numpy and `specs`: the engine and the server build on it.
+Imports only numpy (scikit-learn for the digits) and `specs`: the engine and the server
+build on it.
 """
 
 from .catalog import CUSTOM, DATASETS, DatasetInfo, Param, catalog_entries
 from .csv_upload import CsvError, parse_csv
-from .dataset import Dataset, make_dataset, merged_params, problem_of, to_csv
+from .dataset import (GALLERY, Dataset, gallery_split, input_of, make_dataset, merged_params, network_inputs,
+                      problem_of, to_csv, to_npz)
 from .features import compute_features
-from .validate import natural_loss, validate_spec
+from .validate import IMAGE_DATASETS, input_shape, natural_loss, network_shapes, validate_spec
 
 __all__ = ["CUSTOM", "DATASETS", "CsvError", "Dataset", "DatasetInfo", "Param", "catalog_entries",
-           "compute_features", "make_dataset", "merged_params", "natural_loss",
-           "parse_csv", "problem_of", "to_csv", "validate_spec"]
+           "compute_features", "input_of", "make_dataset", "network_inputs", "merged_params", "natural_loss",
+           "parse_csv", "problem_of", "to_csv", "to_npz", "validate_spec", "IMAGE_DATASETS", "input_shape",
+           "network_shapes", "GALLERY", "gallery_split"]

@@ -1,11 +1,12 @@
-"""The data sets the playground offers: their kind, parameters with ranges, and noise."""
+"""The data sets the playground offers: what they feed (points or images), their kind,
+parameters with ranges, and noise."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
 
-from . import generators
+from . import generators, images
 
 
 @dataclass(frozen=True)
@@ -28,17 +29,33 @@ class DatasetInfo:
     params: tuple[Param, ...]
     generator: Callable
     course: str | None = None  # the course exercise it serves (Ex1, Ex2, Ex3)
+    input: str = "points"  # points | image
+    class_names: tuple[str, ...] = ()  # images: each class's name, in label order
+    side_param: str | None = None  # images: the parameter that sets the side (square images)
+    most: int | None = None  # how many distinct examples exist, when there is a limit
+    # A starting point the page applies on choosing the data set: sizes, layers, training.
+    suggested: dict | None = None
 
     def n_classes(self, params: dict | None = None) -> int:
-        """2 for binary, the `classes` parameter for multi-class, 0 for regression."""
+        """2 for binary, the `classes` parameter (or the named classes) for multi-class,
+        0 for regression."""
         if self.kind == "binary":
             return 2
+        if self.class_names:
+            return len(self.class_names)
         if self.kind == "multiclass":
             return int((params or {}).get("classes", self.defaults()["classes"]))
         return 0
 
     def defaults(self) -> dict[str, float]:
         return {p.name: p.default for p in self.params}
+
+    def shape(self, params: dict | None = None) -> tuple[int, ...] | None:
+        """An image's (height, width, channels) for these parameters; None for points."""
+        if self.input != "image":
+            return None
+        side = int(round((params or {}).get(self.side_param, self.defaults()[self.side_param])))
+        return (side, side, 1)
 
 
 # What "noise" does to each data set, as the page shows it under the noise field (checked
@@ -96,7 +113,43 @@ _ALL = [
                 generators.multi_gaussian),
 ]
 
-DATASETS: dict[str, DatasetInfo] = {info.name: info for info in _ALL}
+PIXELS = ("Noise adds to every pixel a random Gaussian amount with this standard deviation "
+          "(values stay within 0 to 1); the labels stay right.")
+
+
+def _suggested(n_train: int, n_val: int, n_test: int, epochs: int, layers: list[dict]) -> dict:
+    return {"dataset": {"n_train": n_train, "n_val": n_val, "n_test": n_test},
+            "layers": layers, "training": {"optimizer": "adam", "learning_rate": 0.001,
+                                           "batch_size": 32, "epochs": epochs}}
+
+
+SMALL_CNN = [{"type": "conv2d", "filters": 8, "kernel_size": 3}, {"type": "maxpool2d", "pool_size": 2},
+             {"type": "conv2d", "filters": 16, "kernel_size": 3}, {"type": "maxpool2d", "pool_size": 2},
+             {"type": "flatten"}, {"type": "dense", "units": 32}]
+
+_IMAGES = [
+    DatasetInfo("digits", "Digits (shifted)", "multiclass",
+                "scikit-learn's 1,797 handwritten 8x8 digits, each at a random place on a larger "
+                "canvas: where a digit sits varies, what it is does not.",
+                PIXELS, (Param("canvas", 16, 8, 32, "side of the canvas, in pixels", integer=True),),
+                images.digits, "Ex4", input="image", class_names=images.DIGIT_CLASSES,
+                side_param="canvas", most=images.DIGITS_AVAILABLE,
+                suggested=_suggested(1000, 200, 300, 15, SMALL_CNN)),
+    DatasetInfo("shapes", "Shapes", "multiclass",
+                "A circle, square, triangle or cross in each image, of any size, place, angle and "
+                "brightness.", PIXELS,
+                (Param("size", 24, 16, 32, "side of each image, in pixels", integer=True),),
+                images.shapes, input="image", class_names=images.SHAPE_CLASSES, side_param="size",
+                suggested=_suggested(1000, 200, 300, 10, SMALL_CNN)),
+    DatasetInfo("cells", "Cells: round or crenated", "binary",
+                "Fluorescence-like cells, round or crenated (spiky): a stand-in for the course's "
+                "red blood cells, good or bad.", PIXELS,
+                (Param("size", 32, 24, 48, "side of each image, in pixels", integer=True),),
+                images.cells, "Ex5", input="image", class_names=images.CELL_CLASSES, side_param="size",
+                suggested=_suggested(600, 150, 300, 15, SMALL_CNN)),
+]
+
+DATASETS: dict[str, DatasetInfo] = {info.name: info for info in [*_ALL, *_IMAGES]}
 CUSTOM = "custom"
 
 
@@ -104,13 +157,16 @@ def catalog_entries() -> list[dict]:
     """The data sets as the HTTP catalog lists them, course exercises first, then `custom`."""
     entries = [{
         "name": info.name, "title": info.title, "kind": info.kind, "description": info.description,
-        "noise_doc": info.noise_doc, "course": info.course,
+        "noise_doc": info.noise_doc, "course": info.course, "input": info.input,
+        **({"shape": list(info.shape()), "classes": list(info.class_names), "most": info.most,
+            "suggested": info.suggested} if info.input == "image" else {}),
         "params": [{"name": p.name, "default": p.default, "low": p.low, "high": p.high, "doc": p.doc,
                     "integer": p.integer} for p in info.params],
     } for info in DATASETS.values()]
     entries.append({
         "name": CUSTOM, "title": "Your own points", "kind": "binary or multiclass",
         "description": "Points drawn on the page or uploaded as CSV (x1,x2,label; labels 0 to 4).",
-        "noise_doc": "Not used: your own points are taken as they are.", "course": None, "params": [],
+        "noise_doc": "Not used: your own points are taken as they are.", "course": None,
+        "input": "points", "params": [],
     })
     return entries

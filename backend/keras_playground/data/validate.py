@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..specs import Limits, Problem, RunSpec, SpecError, format_bound, parse_spec, range_problem
+from ..specs import (IMAGE_ONLY, LayerShape, Limits, Problem, RunSpec, SpecError, format_bound, layer_shapes,
+                     parse_spec, range_problem, total_parameters)
 from .catalog import CUSTOM, DATASETS
-from .dataset import problem_of
+from .dataset import merged_params, problem_of
 
 MAX_CLASSES = 5
 LOSSES_BY_KIND = {
@@ -68,16 +69,75 @@ def _dataset_problems(spec: RunSpec, limits: Limits) -> list[Problem]:
     return problems
 
 
-def validate_spec(raw: Any, limits: Limits) -> RunSpec:
-    """A valid RunSpec, or SpecError listing every problem with its field and bound."""
-    spec = parse_spec(raw, limits)
+def input_shape(spec: RunSpec) -> tuple[int, ...]:
+    """One example's shape as the network takes it: (features,) or (height, width, channels)."""
+    info = DATASETS.get(spec.dataset.name)
+    if info is not None and info.input == "image":
+        return info.shape(merged_params(spec.dataset))
+    return (len(spec.features),)
+
+
+def network_shapes(spec: RunSpec, limits: Limits) -> tuple[list[LayerShape], list[Problem]]:
+    """Each layer's output shape and parameters, the output layer last, and what cannot work:
+    a layer that does not fit its input, image layers on points, too many parameters."""
+    kind, n_classes = problem_of(spec.dataset)
+    shapes, problems = layer_shapes(input_shape(spec), spec.layers, n_classes if kind == "multiclass" else 1)
+    info = DATASETS.get(spec.dataset.name)
+    if info is None or info.input != "image":
+        problems = [Problem(field=f"layers[{i}]", message=(
+            f"{layer.type} layers are for image data sets ({', '.join(IMAGE_DATASETS)}); "
+            "points take dense layers (each with its own dropout)"))
+            for i, layer in enumerate(spec.layers) if layer.type in IMAGE_ONLY]
+    total = total_parameters(shapes)
+    if total > limits.max_parameters:
+        problems.append(Problem(field="layers", message=(
+            f"{total:,} parameters is above the maximum {limits.max_parameters:,}: use fewer filters "
+            "or units, or pool before flatten")))
+    return shapes, problems
+
+
+def _image_problems(spec: RunSpec, limits: Limits) -> list[Problem]:
+    d, info = spec.dataset, DATASETS.get(spec.dataset.name)
+    if info is None or info.input != "image":
+        if spec.training.augment.any:
+            return [Problem(field="training.augment", message="augmentation is for image data sets")]
+        return []
+    problems = []
+    total = d.n_train + d.n_val + d.n_test
+    if info.most is not None and total > info.most:
+        problems.append(Problem(field="dataset", message=(
+            f"n_train + n_val + n_test = {total} is more than the {info.most:,} images of {d.name}")))
+    side = info.shape(merged_params(d))[0]
+    if side > limits.max_image_side:
+        problems.append(Problem(field=f"dataset.params.{info.side_param}", message=(
+            f"{side} is above the maximum image side {limits.max_image_side}")))
+    return problems
+
+
+IMAGE_DATASETS = tuple(name for name, info in DATASETS.items() if info.input == "image")
+
+
+def spec_problems(spec: RunSpec, limits: Limits) -> tuple[list[LayerShape] | None, list[Problem]]:
+    """The data-set rules of a spec whose numbers are within their bounds: what is wrong,
+    and the network's shapes (None when the data set itself is at fault)."""
     problems = _dataset_problems(spec, limits)
-    if not problems and spec.training.loss is not None:
+    if problems:
+        return None, problems
+    shapes, shape_problems = network_shapes(spec, limits)
+    problems = _image_problems(spec, limits) + shape_problems
+    if spec.training.loss is not None:
         kind, _ = problem_of(spec.dataset)
         allowed = LOSSES_BY_KIND[kind]
         if spec.training.loss not in allowed:
             problems.append(Problem(field="training.loss", message=(
                 f"{spec.training.loss} does not fit a {kind} problem; use {', '.join(allowed)}")))
+    return shapes, problems
+
+
+def validate_spec(raw: Any, limits: Limits) -> RunSpec:
+    """A valid RunSpec, or SpecError listing every problem with its field and bound."""
+    spec = parse_spec(raw, limits)
+    _, problems = spec_problems(spec, limits)
     if problems:
         raise SpecError(problems)
     return spec

@@ -1,4 +1,5 @@
-"""Drive a session under commands: pause, resume, step (one epoch), stop, learning rate.
+"""Drive a session under commands: pause, resume, step (one epoch), stop, learning rate,
+and predict (one image through the current model, answered through `answer`).
 
 Commands arrive through a `Control` (a queue here; the runner may give another kind),
 checked between epochs, so a command takes effect within one epoch. A run left paused
@@ -17,13 +18,18 @@ from ..specs import DoneEvent, Event, StatusEvent
 if TYPE_CHECKING:  # the web side passes commands on without importing TensorFlow
     from .session import TrainingSession
 
-Action = Literal["pause", "resume", "step", "stop", "learning_rate"]
+Action = Literal["pause", "resume", "step", "stop", "learning_rate", "predict"]
 
 
 @dataclass(frozen=True)
 class Command:
     action: Action
     value: float | None = None  # the new learning rate
+    # predict: a drawn image (rows of pixels, channels last) or a gallery index, and where
+    # the answer goes (a key the asker waits on).
+    image: list | None = None
+    index: int | None = None
+    reply: str | None = None
 
 
 class Control(Protocol):
@@ -56,14 +62,28 @@ def _duration(seconds: float) -> str:
     return f"{seconds:g} second{'' if seconds == 1 else 's'}"
 
 
+def _predict(session: TrainingSession, command: Command) -> dict:
+    """The answer to a predict command; a bad request is answered with its error, not raised
+    into the training loop."""
+    import numpy as np  # the web side never runs this
+
+    try:
+        image = None if command.image is None else np.asarray(command.image, np.float32)
+        return session.predict(image, command.index)
+    except (ValueError, IndexError) as exc:
+        return {"error": str(exc)}
+
+
 def drive(session: TrainingSession, control: Control, emit: Callable[[Event], None], *,
           start_paused: bool = False, paused_poll_seconds: float = 0.5,
           paused_timeout: float | None = None,
           is_cancelled: Callable[[], bool] = lambda: False,
-          clock: Callable[[], float] = time.monotonic) -> DoneEvent:
+          clock: Callable[[], float] = time.monotonic,
+          answer: Callable[[Command, dict], None] = lambda command, result: None) -> DoneEvent:
     """Train to the end under `control`, emitting every event; return the final DoneEvent.
 
     `is_cancelled` is polled while paused, so a paused run can be shut down from outside.
+    `answer(command, result)` takes the answer to a `predict` command.
     `paused_timeout`: seconds a run may stay paused (or wait paused from its start) with
     no resume or step; then it is stopped like any stopped run (history and model kept),
     its `done` saying why. Checked every `paused_poll_seconds`; None: never.
@@ -82,6 +102,8 @@ def drive(session: TrainingSession, control: Control, emit: Callable[[Event], No
                 session.stop()
             elif command.action == "learning_rate" and command.value is not None:
                 session.set_learning_rate(command.value)
+            elif command.action == "predict":
+                answer(command, _predict(session, command))
             elif command.action == "pause" and not paused:
                 paused, paused_since = True, clock()
                 emit(StatusEvent(state="paused", epoch=session.epoch))

@@ -57,32 +57,82 @@ def kernel_seed(seed: int, index: int) -> int:
 
 
 def dropout_seed(seed: int, index: int) -> int:
-    """The seed of the dropout after hidden layer `index`."""
+    """The seed of the dropout after (or of) hidden layer `index`."""
     return seed * 103 + index
+
+
+def augment_seed(seed: int, index: int) -> int:
+    """The seed of augmentation `index` (0 shift, 1 flip, 2 rotate)."""
+    return seed * 107 + index
 
 
 def output_units(kind: str, n_classes: int) -> int:
     return n_classes if kind == "multiclass" else 1
 
 
-def build_model(spec: RunSpec, kind: str, n_classes: int, loss: str) -> keras.Sequential:
-    """A compiled Sequential for the spec; `loss` is one of specs.LOSSES."""
+def _kernel_init(seed: int, index: int):
+    return keras.initializers.GlorotUniform(seed=kernel_seed(seed, index))
+
+
+def _augmentation(spec: RunSpec) -> list[layers.Layer]:
+    """Keras's random image layers: they change training images only (inference passes
+    them through), drawn anew every batch from their own seeded generators."""
+    a, seed = spec.training.augment, spec.training.seed
+    out = []
+    if a.shift:
+        out.append(layers.RandomTranslation(a.shift, a.shift, fill_mode="constant",
+                                            seed=augment_seed(seed, 0), name="augment_shift"))
+    if a.flip:
+        out.append(layers.RandomFlip("horizontal", seed=augment_seed(seed, 1), name="augment_flip"))
+    if a.rotate:
+        out.append(layers.RandomRotation(a.rotate / 360.0, fill_mode="constant",
+                                         seed=augment_seed(seed, 2), name="augment_rotate"))
+    return out
+
+
+def _hidden(layer, i: int, seed: int, regularizer) -> list[layers.Layer]:
+    """The Keras layers of spec layer `i`, named `layer{i}` so their seeds can be found again."""
+    name = f"layer{i}"
+    if layer.type == "dense":
+        out = [layers.Dense(layer.units, activation=layer.activation, kernel_initializer=_kernel_init(seed, i),
+                            kernel_regularizer=regularizer, name=name)]
+        if layer.dropout > 0:
+            out.append(layers.Dropout(layer.dropout, seed=dropout_seed(seed, i), name=f"{name}_dropout"))
+        return out
+    if layer.type == "conv2d":
+        return [layers.Conv2D(layer.filters, layer.kernel_size, strides=layer.strides, padding=layer.padding,
+                              activation=layer.activation, kernel_initializer=_kernel_init(seed, i),
+                              kernel_regularizer=regularizer, name=name)]
+    if layer.type == "maxpool2d":
+        return [layers.MaxPooling2D(layer.pool_size, name=name)]
+    if layer.type == "flatten":
+        return [layers.Flatten(name=name)]
+    if layer.type == "global_avg_pool":
+        return [layers.GlobalAveragePooling2D(name=name)]
+    if layer.type == "dropout":
+        return [layers.Dropout(layer.rate, seed=dropout_seed(seed, i), name=name)]
+    return [layers.BatchNormalization(name=name)]
+
+
+def build_model(spec: RunSpec, kind: str, n_classes: int, loss: str,
+                input_shape: tuple[int, ...] | None = None) -> keras.Sequential:
+    """A compiled Sequential for the spec; `loss` is one of specs.LOSSES; `input_shape`
+    (height, width, channels) for images, else the features' count."""
     seed = spec.training.seed
     regularizer = _regularizer(spec)
     with BUILD_LOCK:
         model = keras.Sequential(name="playground")
-        model.add(keras.Input(shape=(len(spec.features),)))
+        model.add(keras.Input(shape=input_shape or (len(spec.features),)))
+        if input_shape is not None and len(input_shape) == 3:
+            for layer in _augmentation(spec):
+                model.add(layer)
         for i, layer in enumerate(spec.layers):
-            model.add(layers.Dense(
-                layer.units, activation=layer.activation,
-                kernel_initializer=keras.initializers.GlorotUniform(seed=kernel_seed(seed, i)),
-                kernel_regularizer=regularizer))
-            if layer.dropout > 0:
-                model.add(layers.Dropout(layer.dropout, seed=dropout_seed(seed, i)))
+            for keras_layer in _hidden(layer, i, seed, regularizer):
+                model.add(keras_layer)
         activation = {"binary": "sigmoid", "multiclass": "softmax"}.get(kind, "linear")
         model.add(layers.Dense(
             output_units(kind, n_classes), activation=activation,
-            kernel_initializer=keras.initializers.GlorotUniform(seed=kernel_seed(seed, OUTPUT_LAYER))))
+            kernel_initializer=_kernel_init(seed, OUTPUT_LAYER), name="output"))
         model.compile(optimizer=make_optimizer(spec), loss=LOSS_NAMES[loss],
                       metrics=[_metric(kind)], jit_compile=False)
     return model
@@ -99,20 +149,31 @@ def dense_layers(model: keras.Sequential) -> list[layers.Dense]:
     return [layer for layer in model.layers if isinstance(layer, layers.Dense)]
 
 
+def _seed_of(layer: layers.Layer, seed: int) -> int:
+    """The seed `build_model` gave a random layer (dropout, augmentation), from its name."""
+    if layer.name.startswith("augment_"):
+        return augment_seed(seed, ("shift", "flip", "rotate").index(layer.name.removeprefix("augment_")))
+    return dropout_seed(seed, int(layer.name.removeprefix("layer").removesuffix("_dropout")))
+
+
+def _initial(layer: layers.Layer, variable, seed: int):
+    """The value `build_model` gives one variable of `layer` for training seed `seed`."""
+    name = variable.path.rsplit("/", 1)[-1]
+    if name == "kernel":
+        index = OUTPUT_LAYER if layer.name == "output" else int(layer.name.removeprefix("layer"))
+        return _kernel_init(seed, index)(variable.shape, dtype=variable.dtype)
+    if name in ("gamma", "moving_variance"):
+        return np.ones(variable.shape, variable.dtype)
+    if name in ("bias", "beta", "moving_mean"):
+        return np.zeros(variable.shape, variable.dtype)
+    if name.endswith("seed_generator_state"):
+        return np.array([_seed_of(layer, seed), 0], dtype=variable.dtype)
+    raise AssertionError(f"the seeding scheme does not know {variable.path}")
+
+
 def initial_weights(model: keras.Sequential, seed: int) -> list:
     """The values `build_model` would give `model.variables` for training seed `seed`,
     computed without building a model (a shared program's run starts from these)."""
-    dense = dense_layers(model)
-    values, hidden = [], 0
-    for layer in model.layers:
-        if isinstance(layer, layers.Dense):
-            index = OUTPUT_LAYER if layer is dense[-1] else hidden
-            init = keras.initializers.GlorotUniform(seed=kernel_seed(seed, index))
-            values += [init(layer.kernel.shape, dtype=layer.kernel.dtype),
-                       np.zeros(layer.bias.shape, layer.bias.dtype)]
-            hidden += layer is not dense[-1]
-        elif isinstance(layer, layers.Dropout):
-            state = layer.seed_generator.state
-            values.append(np.array([dropout_seed(seed, hidden - 1), 0], dtype=state.dtype))
+    values = [_initial(layer, variable, seed) for layer in model.layers for variable in layer.variables]
     assert len(values) == len(model.variables), "a layer kind the seeding scheme does not know"
     return values

@@ -1,5 +1,6 @@
 """One compiled call per epoch: every batch through `model.train_step`, then validation,
-then (only when a frame is due) the boundary grid and the neuron maps.
+then (only when a frame is due) the probe: the boundary grid and the neuron maps of points,
+or the filters, feature maps and predictions of images (see `probes`).
 
 `model.fit` spends 20-45 ms an epoch on a tiny network in set-up and callbacks. Looping
 over the batches inside one `tf.function` that calls the compiled model's own
@@ -19,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from .model import dense_layers, initial_weights
+from .probes import ImageProbe, PlaneProbe
 
 
 def evaluate(model: keras.Model, kind: str, x, y):
@@ -34,26 +36,22 @@ def evaluate(model: keras.Model, kind: str, x, y):
     return loss, metric
 
 
-def _quantize(values, low, high):
-    scaled = (values - low) / tf.maximum(high - low, 1e-12)
-    return tf.cast(tf.round(tf.clip_by_value(scaled, 0.0, 1.0) * 255.0), tf.uint8)
-
-
 class EpochProgram:
     """The compiled epoch of one architecture; `run` trains one epoch of a run's state."""
 
     def __init__(self, model: keras.Model, kind: str, *, n_train: int, batch_size: int,
-                 n_features: int, n_outputs: int, has_val: bool):
+                 input_shape: tuple[int, ...], n_outputs: int, has_val: bool):
         self.model, self.kind = model, kind
         self.n_full, self.rest = divmod(n_train, batch_size)
-        self.batch_size, self.n_features, self.n_outputs = batch_size, n_features, n_outputs
+        self.batch_size, self.input_shape, self.n_outputs = batch_size, tuple(input_shape), n_outputs
         self.has_val = has_val
-        self._hidden = dense_layers(model)[:-1]
+        self.view = (ImageProbe(model, kind, self.input_shape) if len(self.input_shape) == 3
+                     else PlaneProbe(model, kind))
         # Where each Dense layer's kernel and bias sit in a state (model.variables order).
         slot = {id(v): i for i, v in enumerate(model.variables)}
         self.weight_slots = [(slot[id(layer.kernel)], slot[id(layer.bias)]) for layer in dense_layers(model)]
         # Builds the optimizer, loss and metric variables outside the traced loop (as fit does).
-        model._symbolic_build(data_batch=(np.zeros((batch_size, n_features), "float32"),
+        model._symbolic_build(data_batch=(np.zeros((batch_size, *self.input_shape), "float32"),
                                           np.zeros((batch_size, n_outputs), "float32")))
         self.variables = [*model.variables, *model.optimizer.variables]
         # Untouched optimizer slots (zeros for most, 0.1 for Adagrad's accumulators).
@@ -86,7 +84,7 @@ class EpochProgram:
         model.reset_metrics()
         x, y = tf.gather(x, perm), tf.gather(y, perm)
         if n_full:
-            xb = tf.reshape(x[:n_full * b], (n_full, b, self.n_features))
+            xb = tf.reshape(x[:n_full * b], (n_full, b, *self.input_shape))
             yb = tf.reshape(y[:n_full * b], (n_full, b, self.n_outputs))
             for i in tf.range(n_full):
                 model.train_step((xb[i], yb[i]))
@@ -94,43 +92,25 @@ class EpochProgram:
             model.train_step((x[n_full * b:], y[n_full * b:]))
         return model.get_metrics_result()
 
-    def probe(self, grid, thumbs, output_range):
-        """Output over the boundary grid and every hidden neuron over the thumbnail grid."""
-        out = self.model(grid, training=False)
-        if self.kind == "binary":
-            boundary = _quantize(out[:, 0], 0.0, 1.0)
-        elif self.kind == "multiclass":
-            boundary = tf.cast(tf.argmax(out, -1), tf.uint8)
-        else:
-            boundary = _quantize(out[:, 0], output_range[0], output_range[1])
-        maps, ranges, h = [], [], thumbs
-        for layer in self._hidden:
-            h = layer(h)
-            low, high = tf.reduce_min(h, 0), tf.reduce_max(h, 0)
-            maps.append(tf.transpose(_quantize(h, low, high)))  # [units][pixels]
-            ranges.append(tf.stack([low, high], -1))
-        return boundary, maps, ranges
+    def probe(self, *inputs):
+        """What a frame shows of the current weights (the view's inputs: see `probes`)."""
+        return self.view.probe(*inputs)
 
-    def _epoch(self, state, x, y, perm, xv, yv, grid, thumbs, output_range, want_frame):
+    def _epoch(self, state, x, y, perm, xv, yv, view_inputs, want_frame):
         for variable, value in zip(self.variables, state):
             variable.assign(value)
         logs = self._train(x, y, perm)
         result = {"loss": logs["loss"], "metric": logs[next(k for k in logs if k != "loss")]}
         if self.has_val:
             result["val_loss"], result["val_metric"] = evaluate(self.model, self.kind, xv, yv)
-
-        def empty():
-            return (tf.zeros(tf.shape(grid)[:1], tf.uint8),
-                    [tf.zeros((layer.units, tf.shape(thumbs)[0]), tf.uint8) for layer in self._hidden],
-                    [tf.zeros((layer.units, 2)) for layer in self._hidden])
-
-        result["frame"] = tf.cond(want_frame, lambda: self.probe(grid, thumbs, output_range), empty)
+        result["frame"] = tf.cond(want_frame, lambda: self.view.probe(*view_inputs),
+                                  lambda: self.view.empty(*view_inputs))
         return result, [tf.identity(v) for v in self.variables]
 
-    def run(self, state, x, y, perm, xv, yv, grid, thumbs, output_range, want_frame: bool):
+    def run(self, state, x, y, perm, xv, yv, view_inputs: tuple, want_frame: bool):
         """Train one epoch of `state` in `perm` order: (numpy results, the new state)."""
-        args = (state, x, y, perm, xv, yv, grid, thumbs, output_range, tf.constant(want_frame))
-        shapes = (xv.shape[0], grid.shape[0], thumbs.shape[0])
+        args = (state, x, y, perm, xv, yv, tuple(view_inputs), tf.constant(want_frame))
+        shapes = (xv.shape[0], *(tuple(t.shape) for t in view_inputs))
         concrete = self._concrete.get(shapes)
         if concrete is None:
             concrete = self._concrete[shapes] = self._compiled.get_concrete_function(*args)

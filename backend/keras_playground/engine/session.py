@@ -13,15 +13,15 @@ epoch and returns its events. It knows nothing of threads or HTTP: a driver (see
 
 from __future__ import annotations
 
-import base64
 import math
 import time
 
 import numpy as np
 import tensorflow as tf
 
-from ..data import compute_features, make_dataset, natural_loss
+from ..data import gallery_split, input_shape, make_dataset, natural_loss, network_inputs
 from ..specs import DoneEvent, EpochEvent, Event, FrameEvent, LayerWeights, RunSpec, StartEvent
+from .frames import image_frame, plane_frame, plane_grid
 from .model import build_model, output_units, targets
 from .names import metric_name
 from .pool import PROGRAMS, ProgramPool
@@ -31,19 +31,6 @@ from .program import EpochProgram, evaluate
 def _finite(value) -> float | None:
     value = float(value)
     return value if math.isfinite(value) else None
-
-
-def _b64(array: np.ndarray) -> str:
-    return base64.b64encode(np.ascontiguousarray(array, dtype=np.uint8).tobytes()).decode("ascii")
-
-
-def plane_grid(extent: tuple[float, float, float, float], side: int) -> np.ndarray:
-    """side*side points (x1, x2) at cell centres, row-major, the bottom row (y_min) first."""
-    x_min, x_max, y_min, y_max = extent
-    xs = x_min + (np.arange(side) + 0.5) * (x_max - x_min) / side
-    ys = y_min + (np.arange(side) + 0.5) * (y_max - y_min) / side
-    gx, gy = np.meshgrid(xs, ys)
-    return np.stack([gx.ravel(), gy.ravel()], axis=1)
 
 
 class TrainingSession:
@@ -66,20 +53,30 @@ class TrainingSession:
         self.max_frames_per_second = max_frames_per_second  # the runner may lower it when busy
         self._next_frame_at = -math.inf  # a frame is due at the first epoch from then on
 
+        self.input_shape = input_shape(spec)
+        self.images = data.input == "image"
+
         def tensors(xy, labels):
-            return (tf.constant(compute_features(xy, spec.features)),
+            return (tf.constant(network_inputs(xy, spec.features, data.input)),
                     tf.constant(targets(labels, self.kind, self.n_classes)))
 
         self._x, self._y = tensors(data.x_train, data.y_train)
         self._xv, self._yv = tensors(data.x_val, data.y_val)
-        self._grid = tf.constant(compute_features(plane_grid(data.extent, resolution), spec.features))
-        self._thumbs = tf.constant(compute_features(plane_grid(data.extent, thumb), spec.features))
         self._perm_rng = np.random.default_rng(spec.training.seed)
         out_range = (0.0, 1.0)
         if self.kind == "regression":
             out_range = (float(np.min(data.y_train)), float(np.max(data.y_train)))
         self.output_range = out_range
-        self._output_range = tf.constant(out_range, tf.float32)
+        if self.images:
+            # The gallery (and the probes to pick from): the same images the page draws.
+            x, self.gallery_labels = gallery_split(data)
+            self._gallery = tf.constant(x)
+            self.probe_index = 0
+            self._view_inputs = (self._gallery[:1], self._gallery)
+        else:
+            grid = tf.constant(network_inputs(plane_grid(data.extent, resolution), spec.features, "points"))
+            thumbs = tf.constant(network_inputs(plane_grid(data.extent, thumb), spec.features, "points"))
+            self._view_inputs = (grid, thumbs, tf.constant(out_range, tf.float32))
         self.key = self._program_key()
 
         self.epoch = 0
@@ -101,16 +98,16 @@ class TrainingSession:
     def _program_key(self) -> tuple:
         """What a compiled program bakes in: runs with equal keys can share one."""
         s, t = self.spec, self.spec.training
-        return (len(s.features), tuple((l.units, l.activation, l.dropout) for l in s.layers),
+        return (self.input_shape, tuple(tuple(layer.model_dump().items()) for layer in s.layers),
                 self.kind, self.n_classes, self.loss_name, t.optimizer, t.momentum,
                 t.regularization, t.regularization_rate, s.dataset.n_train, t.batch_size,
-                s.dataset.n_val > 0)
+                s.dataset.n_val > 0, tuple(t.augment.model_dump().items()) if self.images else ())
 
     def _new_program(self) -> EpochProgram:
         spec = self.spec
-        template = build_model(spec, self.kind, self.n_classes, self.loss_name)
+        template = build_model(spec, self.kind, self.n_classes, self.loss_name, self.input_shape)
         return EpochProgram(template, self.kind, n_train=spec.dataset.n_train,
-                            batch_size=spec.training.batch_size, n_features=len(spec.features),
+                            batch_size=spec.training.batch_size, input_shape=self.input_shape,
                             n_outputs=output_units(self.kind, self.n_classes),
                             has_val=spec.dataset.n_val > 0)
 
@@ -128,7 +125,7 @@ class TrainingSession:
     def model(self):
         """This run's own compiled Keras model with its current weights (saving, inspection)."""
         if self._model is None:
-            self._model = build_model(self.spec, self.kind, self.n_classes, self.loss_name)
+            self._model = build_model(self.spec, self.kind, self.n_classes, self.loss_name, self.input_shape)
             self._synced_epoch = 0
         if self._state is not None and self._synced_epoch != self.epoch:
             for variable, value in zip(self._model.variables, self._state[:self._n_model_variables]):
@@ -152,6 +149,22 @@ class TrainingSession:
         if self._state is not None:
             self._state[self._lr_index] = tf.constant(value, self._state[self._lr_index].dtype)
 
+    def predict(self, image: np.ndarray | None = None, index: int | None = None) -> dict:
+        """Class probabilities and feature maps of a drawn `image` (h, w, c) or of gallery
+        image `index` (which becomes the probe of the following frames), with the current
+        weights. Safe beside the training thread: it borrows a program of its own."""
+        if not self.images:
+            raise ValueError("only image runs classify one image")
+        if index is not None:
+            self.probe_index = index
+            self._view_inputs = (self._gallery[index:index + 1], self._gallery)
+            image = self._gallery[index].numpy()
+        from .predict import predict_image  # only image runs need it
+        with self._borrow() as program:
+            self._ensure_state(program)
+            program.load(self._state)
+            return predict_image(program.model, self.kind, self.input_shape, image, self.epoch)
+
     def stop(self) -> None:
         if not self.finished:
             self.state = "stopped"
@@ -174,8 +187,8 @@ class TrainingSession:
             val_loss = val_metric = None
             if self.spec.dataset.n_val > 0:
                 val_loss, val_metric = (_finite(v) for v in evaluate(program.model, self.kind, self._xv, self._yv))
-            probe = tf.nest.map_structure(lambda t: t.numpy(),
-                                          program.probe(self._grid, self._thumbs, self._output_range))
+            probe = tf.nest.map_structure(lambda t: t.numpy(), program.probe(*self._view_inputs))
+            self._layer_indices = program.view.layer_indices() if self.images else None
         start = StartEvent(loss=_finite(loss), metric=_finite(metric), val_loss=val_loss, val_metric=val_metric)
         return [start, self._frame(probe)]
 
@@ -198,8 +211,9 @@ class TrainingSession:
         with self._borrow() as program:
             self._ensure_state(program)
             out, self._state = program.run(self._state, self._x, self._y, tf.constant(perm, tf.int32),
-                                           self._xv, self._yv, self._grid, self._thumbs,
-                                           self._output_range, want_frame)
+                                           self._xv, self._yv, self._view_inputs, want_frame)
+            if self.images and not hasattr(self, "_layer_indices"):
+                self._layer_indices = program.view.layer_indices()
         event = EpochEvent(
             epoch=self.epoch, loss=_finite(out["loss"]), metric=_finite(out["metric"]),
             val_loss=_finite(out["val_loss"]) if "val_loss" in out else None,
@@ -243,7 +257,6 @@ class TrainingSession:
         return self._restored
 
     def _frame(self, probe) -> FrameEvent:
-        boundary, maps, ranges = probe
         # Deadlines a fixed interval apart: a frame lands on the first epoch after each, so
         # the rate averages the cap (counting from the last frame would lose part of an
         # epoch every time). One that falls behind does not catch up in a burst.
@@ -252,15 +265,14 @@ class TrainingSession:
             interval = 1.0 / self.max_frames_per_second
             self._next_frame_at = max(self._next_frame_at + interval, now + interval / 2)
         self._frame_epoch = self.epoch
-        # Built from our own arrays: no need to validate every number again.
-        return FrameEvent.model_construct(
-            epoch=self.epoch, resolution=self.resolution, extent=self.data.extent,
-            boundary=_b64(boundary), output_min=self.output_range[0], output_max=self.output_range[1],
-            thumb=self.thumb,
-            neurons=[[_b64(unit) for unit in layer] for layer in maps],
-            neuron_ranges=[[(round(float(lo), 5), round(float(hi), 5)) for lo, hi in layer]
-                           for layer in ranges],
-            weights=self.weights())
+        if self.images:
+            conv_layers, map_layers, map_totals = self._layer_indices
+            return image_frame(self.epoch, probe, conv_layers=conv_layers, map_layers=map_layers,
+                               map_totals=map_totals, probe_index=self.probe_index,
+                               probe_label=int(self.gallery_labels[self.probe_index]),
+                               gallery_labels=self.gallery_labels)
+        return plane_frame(self.epoch, probe, resolution=self.resolution, thumb=self.thumb,
+                           extent=self.data.extent, output_range=self.output_range, weights=self.weights())
 
     def weights(self) -> list[LayerWeights]:
         """Every Dense layer's kernel [inputs][units] and bias, rounded for the wire."""
@@ -275,26 +287,28 @@ class TrainingSession:
             return None
         with self._borrow() as program:
             program.load(self._state)
-            out = program.probe(self._grid, self._thumbs, self._output_range)
+            out = program.probe(*self._view_inputs)
             return self._frame(tf.nest.map_structure(lambda t: t.numpy(), out))
 
     def done_event(self, message: str | None = None) -> DoneEvent:
         """Final figures: last finite epoch, test set, confusion matrix, parameter count."""
         # With early stopping, the figures are those of the epoch whose weights were kept.
         last = self.history[self.best_epoch - 1] if self._restore_best() else self.last_finite
-        test_loss = test_metric = matrix = None
+        test_loss = test_metric = matrix = per_class = None
         with self._borrow() as program:
             self._ensure_state(program)
             program.load(self._state)
             model = program.model  # holds this run's weights while borrowed
             parameters = int(model.count_params())
             if self.state != "diverged" and self.spec.dataset.n_test > 0 and self.epoch > 0:
-                x = tf.constant(compute_features(self.data.x_test, self.spec.features))
+                x = tf.constant(network_inputs(self.data.x_test, self.spec.features, self.data.input))
                 y = tf.constant(targets(self.data.y_test, self.kind, self.n_classes))
                 loss, metric = evaluate(model, self.kind, x, y)
                 test_loss, test_metric = _finite(loss), _finite(metric)
                 if self.kind != "regression":
                     matrix = self._confusion_matrix(model(x, training=False).numpy(), self.data.y_test)
+                    per_class = [round(row[i] / sum(row), 4) if sum(row) else None
+                                 for i, row in enumerate(matrix)]
         if message is None and self.state == "diverged":
             message = ("The loss became infinite or NaN: the learning rate is probably too high. "
                        "Lower it and train again.")
@@ -303,7 +317,8 @@ class TrainingSession:
             loss=last.loss if last else None, metric=last.metric if last else None,
             val_loss=last.val_loss if last else None, val_metric=last.val_metric if last else None,
             test_loss=test_loss, test_metric=test_metric, metric_name=metric_name(self.kind),
-            confusion_matrix=matrix, parameters=parameters, message=message, best_epoch=self.best_epoch)
+            confusion_matrix=matrix, parameters=parameters, message=message, best_epoch=self.best_epoch,
+            per_class_accuracy=per_class)
 
     def _confusion_matrix(self, outputs: np.ndarray, labels: np.ndarray) -> list[list[int]]:
         """[true class][predicted class] counts."""

@@ -20,14 +20,15 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict
+import secrets
+from dataclasses import asdict, replace
 
 import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from ..engine.control import Command
-from ..specs import RunSpec, StatusEvent
+from ..specs import RunSpec, StatusEvent, TryLater
 from ..store import RunStore
 from ..store.redis_client import OUTAGE_ERRORS, WEB_RETRY_SECONDS, connect
 from .ends import RunEnds
@@ -58,6 +59,10 @@ class Keys:
     def worker(self, name: str) -> str:
         return f"{self.ns}:worker:{name}"
 
+    def reply(self, request_id: str) -> str:
+        """Where a worker answers one request (a prediction) to the replica that waits."""
+        return f"{self.ns}:reply:{request_id}"
+
     @property
     def workers(self) -> str:
         """A set of the names of workers that have heartbeated (health reads it, never a scan)."""
@@ -69,6 +74,14 @@ class RedisControl:
 
     def __init__(self, client: redis.Redis, key: str):
         self.redis, self.key = client, key
+
+    def answer(self, command: Command, result: dict) -> None:
+        """A predict command's answer, on the key its asker waits on (kept a minute at most)."""
+        if command.reply:
+            with self.redis.pipeline() as pipe:
+                pipe.rpush(command.reply, json.dumps(result))
+                pipe.expire(command.reply, 60)
+                pipe.execute()
 
     def next(self, timeout: float | None) -> Command | None:
         if timeout == 0:
@@ -144,6 +157,22 @@ class DramatiqRunner(Runner):
             pipe.expire(key, DAY)
             pipe.execute()
         return True
+
+    def predict(self, run_id: str, command: Command, timeout: float) -> dict | None:
+        """Through the run's command list; its worker answers on a reply key of its own."""
+        if not self.redis.hexists(self.keys.training, run_id):
+            return None
+        reply = self.keys.reply(secrets.token_urlsafe(12))
+        command = replace(command, reply=reply)
+        with self.redis.pipeline() as pipe:
+            pipe.rpush(self.keys.control(run_id), json.dumps(asdict(command)))
+            pipe.expire(self.keys.control(run_id), DAY)
+            pipe.execute()
+        answer = self.redis.blpop([reply], timeout=timeout)
+        self.redis.delete(reply)
+        if answer is None:
+            raise TryLater("The worker training this run did not answer in time; try again.", 2)
+        return json.loads(answer[1])
 
     def active_count(self) -> int:
         return self.store.active_count()

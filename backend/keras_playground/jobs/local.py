@@ -75,6 +75,19 @@ class LocalRunner(Runner):
             job.control.send(command)
         return True
 
+    def predict(self, run_id: str, command: Command, timeout: float) -> dict | None:
+        # In this process the session is at hand: it answers at once, even between epochs.
+        session = self.trainer.training.get(run_id)
+        if session is None:
+            return None
+        import numpy as np  # this runner trains in-process: numpy and TensorFlow are here anyway
+
+        try:
+            image = None if command.image is None else np.asarray(command.image, np.float32)
+            return session.predict(image, command.index)
+        except (ValueError, IndexError) as exc:
+            return {"error": str(exc)}
+
     def active_count(self) -> int:
         with self._cond:
             return len(self._active)

@@ -32,6 +32,11 @@ class Runner(ABC):
     def shutdown(self) -> None:
         """Stop what this process trains: each run it holds ends `interrupted`."""
 
+    def predict(self, run_id: str, command: Command, timeout: float) -> dict | None:
+        """A `predict` command's answer from the run while it trains (within `timeout`
+        seconds); None when the run is not training (queued, or ended)."""
+        return None
+
     def workers(self) -> list[dict] | None:
         """The processes that train (a lab server's workers); None: this process trains."""
         return None

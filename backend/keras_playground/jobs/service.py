@@ -12,9 +12,9 @@ import secrets
 from dataclasses import dataclass
 
 from ..config import Settings
-from ..data import validate_spec
+from ..data import input_of, validate_spec
 from ..engine.control import Command
-from ..specs import Refusal, RunSpec, TryLater
+from ..specs import Refusal, RunSpec, SpecError, TryLater
 from ..store import MemoryRateLimiter, RateLimiter, RunRecord, RunStore, hash_token, retry_after
 from .bus import EventBus
 from .runner import Runner
@@ -41,6 +41,15 @@ class NotAllowed(Refusal, PermissionError):
     @property
     def headers(self) -> dict[str, str] | None:
         return {"WWW-Authenticate": "Bearer"} if self.missing else None
+
+
+class RunNotReady(Refusal):
+    """The run cannot answer that now (409): not started, or ended where no model is loaded."""
+
+    status = 409
+
+
+PREDICT_SECONDS = 10.0  # a live run answers within an epoch; a worker's within this
 
 
 class Busy(TryLater):
@@ -137,6 +146,36 @@ class RunService:
         """True if the command reached the run; False if the run has already ended."""
         self.authorize(run_id, token)
         return self.runner.control(run_id, command)
+
+    def predict(self, run_id: str, token: str | None, command: Command) -> dict:
+        """One image through a run's current model (its kept model once ended): the class
+        probabilities and feature maps. Needs the run's token, as a gallery index also
+        changes what its frames show."""
+        record = self.authorize(run_id, token)
+        spec = RunSpec.model_validate(record.spec)
+        if input_of(spec.dataset) != "image":
+            raise SpecError.of("run", "only runs on image data sets classify an image")
+        answer = self.runner.predict(run_id, command, timeout=PREDICT_SECONDS)
+        if answer is None:
+            answer = self._predict_ended(run_id, spec, command)
+        if "error" in answer:
+            raise SpecError.of("image" if command.image is not None else "index", answer["error"])
+        return answer
+
+    def _predict_ended(self, run_id: str, spec: RunSpec, command: Command) -> dict:
+        model = self.store.model(run_id)
+        if model is None:
+            raise RunNotReady("This run has no model yet: it classifies once it has started.")
+        if self.runner.workers() is not None:
+            # A lab server's web replica loads no TensorFlow (its workers do the training).
+            raise RunNotReady("This run has ended: on a lab server, drawing classifies while the run "
+                              "trains. Download its model to use it further.")
+        import numpy as np
+
+        from ..engine.predict import predict_saved  # embedded: TensorFlow is in this process
+
+        image = None if command.image is None else np.asarray(command.image, np.float32)
+        return predict_saved(model, spec, image, command.index)
 
     def shutdown(self) -> None:
         self.runner.shutdown()

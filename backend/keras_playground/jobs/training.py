@@ -96,9 +96,11 @@ class Trainer:
                 with self._lock:
                     self.training[run_id] = session
                 self._share_frames()
+                # A control that can answer (a worker's, through Redis) takes predict commands.
+                answer = getattr(control, "answer", lambda command, result: None)
                 done = drive(session, control, lambda e: self._emit(run_id, e),
                              start_paused=start_paused, paused_timeout=self.paused_timeout,
-                             is_cancelled=is_cancelled)
+                             is_cancelled=is_cancelled, answer=answer)
                 if is_cancelled() and done.state == "stopped":
                     on_end()
                     self.ends.interrupted(run_id, INTERRUPTED.format(who=self.name and "worker" or "server"),

@@ -1,0 +1,46 @@
+"""One image through a trained image model: the class probabilities and the feature maps,
+as the draw-to-classify panel and a picked probe show them. Eager: one image, at once."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from .frames import b64, image_frame
+from .probes import ImageProbe
+
+
+def predict_image(model, kind: str, input_shape: tuple[int, ...], image: np.ndarray, epoch: int) -> dict:
+    """`image` (height, width, channels) in [0, 1] through `model` (its current weights)."""
+    probe = ImageProbe(model, kind, input_shape)
+    x = tf.constant(np.asarray(image, np.float32)[None])
+    out = tf.nest.map_structure(lambda t: t.numpy(), probe.probe(x, x))
+    conv_layers, map_layers, totals = probe.layer_indices()
+    frame = image_frame(epoch, out, conv_layers=conv_layers, map_layers=map_layers, map_totals=totals,
+                        probe_index=0, probe_label=0, gallery_labels=np.zeros(1, np.int64))
+    probabilities = out[2]
+    return {"epoch": epoch, "probabilities": np.round(probabilities, 4).tolist(),
+            "predicted": int(np.argmax(probabilities)),
+            "image": b64(np.round(np.clip(image[..., 0], 0, 1) * 255)),
+            "feature_maps": [m.model_dump() for m in frame.feature_maps]}
+
+
+def predict_saved(model_file: bytes, spec, image: np.ndarray | None, index: int | None) -> dict:
+    """The same answer from an ended run's kept model (.keras bytes): a drawn `image`, or
+    gallery image `index` of the run's data."""
+    import tempfile
+    from pathlib import Path
+
+    import keras
+
+    from ..data import gallery_split, input_shape, make_dataset, problem_of
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.keras"
+        path.write_bytes(model_file)
+        model = keras.models.load_model(path, compile=False)
+    if index is not None:
+        gallery, _ = gallery_split(make_dataset(spec.dataset))
+        image = gallery[index]
+    kind, _ = problem_of(spec.dataset)
+    return predict_image(model, kind, input_shape(spec), image, epoch=-1)
