@@ -12,9 +12,12 @@ import keras
 import tensorflow as tf
 from keras import layers
 
+# What a frame carries, in bytes before base64, so that it stays under 64 KB of JSON
+# whatever the network (tests/engine/test_session_images.py builds the largest).
 MAX_FILTERS = 32  # filters of one conv layer sent in a frame
 MAX_FILTER_CHANNELS = 8  # input channels of each filter sent
-MAP_BUDGET = 24_000  # bytes of feature maps in one frame, all layers together
+FILTER_BUDGET = 12_000  # bytes of filters in one frame, all conv layers together, first ones first
+MAP_BUDGET = 20_000  # bytes of feature maps in one frame, all layers together
 MAX_MAPS = 16  # channels of one layer's output sent
 
 
@@ -68,7 +71,15 @@ class ImageProbe:
     def __init__(self, model: keras.Model, kind: str, input_shape: tuple[int, ...]):
         self.kind, self._model = kind, model
         self._layers = [layer for layer in model.layers if not layer.name.startswith("augment_")]
-        self.convs = [layer for layer in self._layers if isinstance(layer, layers.Conv2D)]
+        self.convs, budget = [], FILTER_BUDGET  # (layer, filters sent, channels sent)
+        for layer in self._layers:
+            if isinstance(layer, layers.Conv2D):
+                k, _, c_in, c_out = layer.kernel.shape
+                channels = min(c_in, MAX_FILTER_CHANNELS)
+                filters = min(c_out, MAX_FILTERS, budget // (channels * k * k))
+                if filters > 0:
+                    self.convs.append((layer, filters, channels))
+                    budget -= filters * channels * k * k
         self.maps, budget, shape = [], MAP_BUDGET, tuple(input_shape)
         for layer in self._layers:  # which outputs fit the byte budget, in order
             shape = tuple(layer.compute_output_shape((1, *shape))[1:])
@@ -80,8 +91,8 @@ class ImageProbe:
 
     def probe(self, image, gallery):
         filters = []
-        for conv in self.convs:
-            kernel = conv.kernel[:, :, :MAX_FILTER_CHANNELS, :MAX_FILTERS]
+        for conv, n_filters, channels in self.convs:
+            kernel = conv.kernel[:, :, :channels, :n_filters]
             scale = tf.maximum(tf.reduce_max(tf.abs(kernel)), 1e-12)
             filters.append((quantize(tf.transpose(kernel, (3, 2, 0, 1)), -scale, scale), scale))
         maps, wanted, h = [], {id(layer): n for layer, n, _ in self.maps}, image
@@ -118,6 +129,6 @@ class ImageProbe:
         """The spec index of each conv layer (filters); of each layer with maps, and its type;
         and the channels each of those has in all."""
         kinds = {layers.Conv2D: "conv2d", layers.MaxPooling2D: "maxpool2d"}
-        return ([_spec_index(conv) for conv in self.convs],
+        return ([_spec_index(conv) for conv, _, _ in self.convs],
                 [(_spec_index(layer), kinds[type(layer)]) for layer, _, _ in self.maps],
                 [total for _, _, total in self.maps])
