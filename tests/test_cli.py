@@ -41,6 +41,23 @@ def test_train_writes_history_model_script_and_data(tmp_path):
     assert model.count_params() == 3
 
 
+def test_train_writes_an_image_runs_data_as_arrays(tmp_path):
+    spec = {"dataset": {"name": "shapes", "n_train": 64, "n_val": 16, "n_test": 16, "params": {"size": 16}},
+            "layers": [{"type": "conv2d", "filters": 4}, {"type": "maxpool2d"}, {"type": "flatten"}],
+            "training": {"epochs": 2, "batch_size": 16, "augment": {"shift": 0.1, "flip": True}}}
+    result = run_cli("train", str(write_spec(tmp_path, spec)), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert "data.npz" in result.stdout
+    import numpy as np
+    data = np.load(tmp_path / "out" / "data.npz")
+    assert data["x_train"].shape == (64, 16, 16, 1) and list(data["classes"]) == ["circle", "square", "triangle",
+                                                                                 "cross"]
+    import keras
+    model = keras.models.load_model(tmp_path / "out" / "model.keras")
+    assert model.count_params() == 4 * 9 + 4 + 7 * 7 * 4 * 4 + 4
+    assert model.layers[0].name == "augment_shift"  # the augmentation travels with the model
+
+
 def test_train_writes_the_notebook_beside_the_script(tmp_path):
     import nbformat
 
@@ -83,3 +100,16 @@ def test_bench_prints_both_loops_side_by_side():
         report["model_fit"]["ms_per_epoch"] / report["compiled_loop"]["ms_per_epoch"])
     assert report["max_weight_difference_vs_fit"] <= 1e-5
     assert report["concurrent"]["runs"] == 2 and report["concurrent"]["epochs"] == 40
+    cnn = report["cnn"]  # the digits CNN, a frame every epoch
+    assert cnn["ms_per_epoch"] > 0 and cnn["fit_ms_per_epoch"] > 0 and cnn["first_epoch_seconds"] > 0
+    assert cnn["speedup"] == pytest.approx(cnn["fit_ms_per_epoch"] / cnn["ms_per_epoch"])
+    assert 1_000 < cnn["frame_bytes"] < 64_000  # filters, feature maps, probe and gallery
+
+
+@pytest.mark.bench
+def test_bench_prints_the_cnn_row_beside_the_points_rows():
+    result = run_cli("bench", "--epochs", "10", "--runs", "2")
+    assert result.returncode == 0, result.stderr
+    assert "speed-up (fit / compiled loop)" in result.stdout
+    assert "CNN ms per epoch" in result.stdout and "CNN first epoch (s)" in result.stdout
+    assert "CNN speed-up (fit / compiled loop)" in result.stdout and "bytes of JSON" in result.stdout

@@ -26,7 +26,7 @@ def _progress(epoch: int, total: int, loss: float | None, metric: float | None, 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .config import get_settings
-    from .data import to_csv, validate_spec
+    from .data import to_csv, to_npz, validate_spec
     from .specs import SpecError
 
     try:
@@ -69,10 +69,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     session.model.save(out / "model.keras")
     (out / "train.py").write_text(export_script(spec))
     (out / "notebook.ipynb").write_text(notebook_text(spec))
-    (out / "data.csv").write_text(to_csv(session.data))
+    if session.images:  # images as numpy arrays; points as rows anyone can read
+        data_file = "data.npz"
+        (out / data_file).write_bytes(to_npz(session.data))
+    else:
+        data_file = "data.csv"
+        (out / data_file).write_text(to_csv(session.data))
     test = f", test {name} {done.test_metric:.4f}" if done.test_metric is not None else ""
     print(f"{done.state} after {done.epochs} epochs{test}; wrote history.json, model.keras, "
-          f"train.py, notebook.ipynb, data.csv to {out}")
+          f"train.py, notebook.ipynb, {data_file} to {out}")
     if done.message:
         print(done.message)
     return 0 if done.state != "diverged" else 1
@@ -142,10 +147,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         report = run_load_bench(args.clients, sequential=args.sequential, epochs=args.epochs, url=args.url)
         print(json.dumps(report, indent=1) if args.json else format_load_report(report))
         return 0
+    from .bench.cnn import format_cnn_report, run_cnn_benchmark
     from .bench.engine import format_report, run_benchmarks
 
     report = run_benchmarks(epochs=args.epochs, concurrent_runs=args.runs)
-    print(json.dumps(report, indent=1) if args.json else format_report(report))
+    report["cnn"] = run_cnn_benchmark()
+    print(json.dumps(report, indent=1) if args.json
+          else format_report(report) + "\n" + format_cnn_report(report["cnn"]))
     return 0
 
 
@@ -200,7 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a run spec headless and write its results")
     train.add_argument("spec", help="run spec JSON file")
-    train.add_argument("--out", required=True, help="folder for history.json, model.keras, train.py, notebook.ipynb, data.csv")
+    train.add_argument("--out", required=True, help="folder for history.json, model.keras, train.py, notebook.ipynb, "
+                                                       "data.csv (images: data.npz)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=cmd_train)
 
