@@ -128,6 +128,33 @@ def test_controls_sent_to_one_replica_reach_the_worker_of_a_run_created_on_the_o
     assert wrong.status_code == 403
 
 
+def test_a_drawing_is_classified_by_the_worker_training_the_run_through_the_other_replica(topology):
+    a, b = topology.webs
+    image_spec = {"dataset": {"name": "digits", "n_train": 100, "n_val": 20, "n_test": 20, "params": {"canvas": 10}},
+                  "layers": [{"type": "conv2d", "filters": 4}, {"type": "flatten"}],
+                  "training": {"epochs": 3, "batch_size": 20}}
+    response = httpx.post(f"{a.url}/api/runs", json=image_spec, params={"paused": "true"}, timeout=TIMEOUT,
+                          headers={"X-Client-Id": secrets.token_hex(4)})
+    run = response.json()
+    auth = {"Authorization": f"Bearer {run['token']}"}
+    drawing = [[1.0 if 3 <= col <= 5 else 0.0 for col in range(10)] for _ in range(10)]
+    with Stream(a, run["id"]) as stream:
+        stream.until(lambda e: e["kind"] == "start")  # on its worker, paused
+        answer = httpx.post(f"{b.url}/api/runs/{run['id']}/predict", json={"image": drawing}, headers=auth,
+                            timeout=TIMEOUT)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["epoch"] == 0 and len(answer.json()["probabilities"]) == 10
+        picked = httpx.post(f"{b.url}/api/runs/{run['id']}/predict", json={"index": 3}, headers=auth,
+                            timeout=TIMEOUT)
+        assert picked.status_code == 200, picked.text
+        control(b, run, "resume")
+        end = stream.end()
+        frames = [e for e in stream.events if e["kind"] == "frame"]
+    assert end["state"] == "finished" and frames[-1]["probe"]["index"] == 3
+    ended = httpx.post(f"{a.url}/api/runs/{run['id']}/predict", json={"index": 3}, headers=auth, timeout=TIMEOUT)
+    assert ended.status_code == 409 and "lab server" in ended.json()["detail"]
+
+
 def test_a_killed_worker_ends_its_run_visibly_and_the_other_keeps_serving(topology):
     a, b = topology.webs
     victim_run = create(a, 5000)

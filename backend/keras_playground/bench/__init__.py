@@ -1,6 +1,7 @@
 """The benchmarks, `keras-playground bench`; they sit at the top, beside app and cli.
 
 - engine:  the compiled epoch loop against model.fit, in one process (`bench`)
+- cnn:     the same on the digits CNN, with a frame's size (`bench`, its CNN row)
 - server:  N participants pressing Train at once on a real server (`bench --server`)
 - lab:     the same class on the embedded server vs 1 vs 2 worker processes through
            Redis (`bench --lab`)
