@@ -17,6 +17,11 @@ the val lines only when there is a validation set, the test lines only with a te
 The plots are saved as PNG files next to the script (`loss.png`, `accuracy.png` or
 `mae.png`, `decision_boundary.png`) and shown only where matplotlib has a screen.
 
+An image run's script (`engine/codegen_images.py`, `engine/script_image_plots.py`) carries
+the image generator with the helpers it calls, builds the engine's convolutional network
+(augmentation layers first) and plots the filters, a confusion matrix and a few predictions;
+the digits need scikit-learn, and the header says so.
+
 The script speaks the course's words (`Training_data`, `Validation_data`, `Testing_data`
 and their `_label`s, as the notebooks name them) and carries no note meant for us: the
 comments of a copied function that speak of the playground's internals are dropped.
@@ -33,18 +38,19 @@ import inspect
 import textwrap
 import types
 
-from ..data import CUSTOM, DATASETS, compute_features, merged_params, natural_loss, problem_of
+from ..data import DATASETS, compute_features, input_of, merged_params, problem_of
 from ..specs import RunSpec
+from . import codegen_images
+from .codegen_common import (RULE, commented, dense_lines, global_names, is_custom, loss_of, output_lines,
+                             regularized, training_facts, without_notes)
 from .names import LOSS_NAMES  # the script compiles with the very loss the engine uses
-from .script_plots import PLOTS_FLAG, plot_section
-
-RULE = "# " + "-" * 66
+from .script_image_plots import IMAGE_PLOTS_FLAG, image_plot_function
+from .script_plots import PLOTS_FLAG, plot_function
 
 OPTIMIZER_CLASSES = {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
 KERAS_DEFAULT_RATES = {"sgd": 0.01, "adam": 0.001, "rmsprop": 0.001, "adagrad": 0.001}
 OPTIMIZER_WORDS = {"sgd": "stochastic gradient descent", "adam": "Adam", "rmsprop": "RMSprop",
                    "adagrad": "Adagrad"}
-NOTES_FOR_US = ("playground", "exported script", "self-contained")  # comments a learner needs not
 KIND_WORDS = {"binary": "binary classification (labels 0 and 1)",
               "multiclass": "multi-class classification",
               "regression": "regression (a real number per point)"}
@@ -53,30 +59,24 @@ KIND_WORDS = {"binary": "binary classification (labels 0 and 1)",
 def export_script(spec: RunSpec) -> str:
     """The text of a Python script (train.py) that reproduces the run with numpy and keras."""
     kind, n_classes = problem_of(spec.dataset)
-    head = _header(spec, kind, n_classes) + "\n\n" + imports_code(spec) + "\n\n" + PLOTS_FLAG
-    sections = [head, _data_section(spec), plot_section(spec, kind), _main_section(spec, kind, n_classes)]
+    flag = IMAGE_PLOTS_FLAG if is_image(spec) else PLOTS_FLAG
+    head = _header(spec, kind, n_classes) + "\n\n" + imports_code(spec) + "\n\n" + flag
+    plots = f"{RULE}\n# The plots (drawn at the end when PLOTS is True)\n{RULE}\n" + plots_code(spec, kind)
+    sections = [head, _data_section(spec), plots, _main_section(spec, kind, n_classes)]
     return "\n\n\n".join(sections) + "\n"
 
 
+def is_image(spec: RunSpec) -> bool:
+    """An image run: its script draws images and builds a convolutional network."""
+    return input_of(spec.dataset) == "image"
+
+
+def plots_code(spec: RunSpec, kind: str) -> str:
+    """The source of `plot_results(history, model)` (the script's and the notebook's)."""
+    return image_plot_function(spec, kind) if is_image(spec) else plot_function(spec, kind)
+
+
 # ----- Small helpers -----
-
-def _is_custom(spec: RunSpec) -> bool:
-    return spec.dataset.name == CUSTOM
-
-
-def _loss(spec: RunSpec, kind: str) -> str:
-    return spec.training.loss or natural_loss(kind)
-
-
-def _regularized(spec: RunSpec) -> bool:
-    t = spec.training
-    return t.regularization != "none" and t.regularization_rate > 0 and bool(spec.layers)
-
-
-def _commented(code: str, comment: str) -> list[str]:
-    """A line of code with its comment, as a sentence, on the line above."""
-    return [f"# {comment[0].upper()}{comment[1:]}.", code]
-
 
 def _network_words(spec: RunSpec, kind: str, n_classes: int) -> str:
     out = {"binary": "Dense(1, sigmoid)", "multiclass": f"Dense({n_classes}, softmax)",
@@ -93,9 +93,9 @@ def _network_words(spec: RunSpec, kind: str, n_classes: int) -> str:
 
 def run_facts(spec: RunSpec, kind: str, n_classes: int) -> list[str]:
     """The run in a few lines (data set, problem, network, training, seeds), label first."""
-    d, t = spec.dataset, spec.training
+    d = spec.dataset
     lines = []
-    if _is_custom(spec):
+    if is_custom(spec):
         lines.append(f"Data set:  your own points ({len(d.points or [])} given)")
     else:
         info = DATASETS[d.name]
@@ -104,31 +104,21 @@ def run_facts(spec: RunSpec, kind: str, n_classes: int) -> list[str]:
         noise = textwrap.wrap(f"{d.noise:g}. {info.noise_doc}", 72)
         lines += [f"Noise:     {noise[0]}", *(f"           {line}" for line in noise[1:])]
     kind_words = KIND_WORDS[kind] + (f", {n_classes} classes" if kind == "multiclass" else "")
-    train = f"{t.optimizer}, learning rate {t.learning_rate:g}"
-    if t.optimizer == "sgd" and t.momentum > 0:
-        train += f", momentum {t.momentum:g}"
-    extras = []
-    if _regularized(spec):
-        extras.append(f"{t.regularization.upper()} regularization {t.regularization_rate:g}")
-    if t.early_stopping_patience is not None and d.n_val > 0:
-        extras.append(f"early stopping after {t.early_stopping_patience} epochs without progress")
-    if not t.shuffle:
-        extras.append("no shuffling")
-    return lines + [
-        f"Problem:   {kind_words}",
-        f"Inputs:    {', '.join(spec.features)}",
-        f"Points:    {d.n_train} for training, {d.n_val} for validation, {d.n_test} for testing",
-        f"Network:   {_network_words(spec, kind, n_classes)}",
-        f"Training:  {train}, loss {_loss(spec, kind)}",
-        f"           batch size {t.batch_size}, {t.epochs} epochs",
-        *(f"           {extra}" for extra in extras),
-        f"Seeds:     data seed {d.seed}, training seed {t.seed}",
-    ]
+    lines.append(f"Problem:   {kind_words}")
+    if is_image(spec):
+        lines += codegen_images.image_facts(spec, kind, n_classes)
+    else:
+        lines += [f"Inputs:    {', '.join(spec.features)}",
+                  f"Points:    {d.n_train} for training, {d.n_val} for validation, {d.n_test} for testing",
+                  f"Network:   {_network_words(spec, kind, n_classes)}"]
+    return lines + training_facts(spec, kind)
 
 
 def _header(spec: RunSpec, kind: str, n_classes: int) -> str:
     lines = ["# Keras Playground run, exported as a standalone script.", "#"]
     lines += [f"# {line}" for line in run_facts(spec, kind, n_classes)]
+    if is_image(spec):
+        return "\n".join(lines + codegen_images.how_to_run(spec))
     lines += [
         "#",
         "# How to run it (needs numpy and keras, with TensorFlow as the backend;",
@@ -144,8 +134,9 @@ def _header(spec: RunSpec, kind: str, n_classes: int) -> str:
 
 def imports_code(spec: RunSpec) -> str:
     """The import lines: numpy, keras, and any module the copied functions use."""
-    names = ["models", "layers", "optimizers"] + (["regularizers"] if _regularized(spec) else [])
-    extra = [f"import {m}" for m in _modules_needed(spec) if m not in ("numpy", "keras")]
+    names = ["models", "layers", "optimizers"] + (["regularizers"] if regularized(spec) else [])
+    needed = codegen_images.modules_needed(spec) if is_image(spec) else _modules_needed(spec)
+    extra = [f"import {m}" for m in needed if m not in ("numpy", "keras")]
     return "\n".join([*extra, "import numpy as np", "import keras",
                       f"from keras import {', '.join(names)}"])
 
@@ -153,23 +144,15 @@ def imports_code(spec: RunSpec) -> str:
 # ----- The data -----
 
 def _copied_functions(spec: RunSpec) -> list:
-    funcs = [] if _is_custom(spec) else [DATASETS[spec.dataset.name].generator]
+    funcs = [] if is_custom(spec) else [DATASETS[spec.dataset.name].generator]
     return [*funcs, compute_features]
-
-
-def _global_names(code: types.CodeType) -> set[str]:
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):  # lambdas and comprehensions inside
-            names |= _global_names(const)
-    return names
 
 
 def _modules_needed(spec: RunSpec) -> list[str]:
     """Modules the copied functions use (numpy, maybe math); any other global is refused."""
     modules: list[str] = []
     for func in _copied_functions(spec):
-        for name in sorted(_global_names(func.__code__)):
+        for name in sorted(global_names(func.__code__)):
             if name not in func.__globals__:
                 continue  # a builtin (len, range, ...) or an attribute name
             value = func.__globals__[name]
@@ -185,9 +168,7 @@ def _modules_needed(spec: RunSpec) -> list[str]:
 
 def _source(func) -> str:
     """A function's source without the comment lines written for the playground's maintainers."""
-    lines = textwrap.dedent(inspect.getsource(func)).rstrip("\n").split("\n")
-    return "\n".join(line for line in lines if not (
-        line.lstrip().startswith("#") and any(word in line.lower() for word in NOTES_FOR_US)))
+    return without_notes(textwrap.dedent(inspect.getsource(func)).rstrip("\n").split("\n"))
 
 
 def _data_section(spec: RunSpec) -> str:
@@ -196,11 +177,14 @@ def _data_section(spec: RunSpec) -> str:
 
 def data_parts(spec: RunSpec) -> list[str]:
     """The data's code in three parts: the generator (or the points), the features, and
-    `draw_points()` with `load_data()`."""
+    `draw_points()` with `load_data()`; for images two: the generator and its helpers,
+    and `draw_images()` with `load_data()`."""
+    if is_image(spec):
+        return codegen_images.image_data_parts(spec)
     d = spec.dataset
     n = d.n_train + d.n_val + d.n_test
     a, b = d.n_train, d.n_train + d.n_val
-    if _is_custom(spec):
+    if is_custom(spec):
         rows = "".join(f"    [{float(x)!r}, {float(y)!r}, {int(label)}],\n" for x, y, label in d.points)
         first = f"# The points drawn in the playground: x1, x2, label.\nPOINTS = [\n{rows}]"
     else:
@@ -213,7 +197,7 @@ def data_parts(spec: RunSpec) -> list[str]:
         '    """Draw the points: their coordinates (x1, x2) and their labels."""',
         f"    rng = np.random.default_rng({d.seed})  # the data seed: same seed, same points",
     ]
-    if _is_custom(spec):
+    if is_custom(spec):
         lines += [
             "    points = np.array(POINTS, dtype=float)",
             f"    points = points[rng.permutation(len(points))][:{n}]  # shuffled, the first {n}",
@@ -257,7 +241,7 @@ def load_lines(spec: RunSpec, kind: str, n_classes: int) -> list[str]:
     """Load the data (one-hot labels for several classes)."""
     out = ["(Training_data, Training_label, Validation_data, Validation_label,",
            " Testing_data, Testing_label) = load_data()",
-           'print("Points for training:", len(Training_data), " validation:", len(Validation_data),',
+           f'print("{_unit(spec).title()}s for training:", len(Training_data), " validation:", len(Validation_data),',
            '      " testing:", len(Testing_data))']
     if kind == "multiclass":
         example = [1 if i == 2 else 0 for i in range(n_classes)]
@@ -273,11 +257,14 @@ def model_lines(spec: RunSpec, kind: str, n_classes: int) -> list[str]:
     metric = "mae" if kind == "regression" else "accuracy"
     out = [f"keras.utils.set_random_seed({t.seed})  # the training seed: same seed, same start",
            "", "model = models.Sequential()"]
-    out += _commented(f"model.add(layers.Input(shape=({len(spec.features)},)))",
-                      f"each point comes in as {len(spec.features)} number"
-                      f"{'s' if len(spec.features) > 1 else ''}; only the first layer needs the input shape")
-    out += _slide_form(spec, kind, n_classes) + _layer_lines(spec, kind, n_classes) + ["model.summary()", ""]
-    return out + _compile_lines(spec, kind, metric)
+    if is_image(spec):
+        out += codegen_images.image_layer_lines(spec, kind, n_classes)
+    else:
+        out += commented(f"model.add(layers.Input(shape=({len(spec.features)},)))",
+                         f"each point comes in as {len(spec.features)} number"
+                         f"{'s' if len(spec.features) > 1 else ''}; only the first layer needs the input shape")
+        out += _slide_form(spec, kind, n_classes) + _layer_lines(spec, kind, n_classes)
+    return out + ["model.summary()", ""] + _compile_lines(spec, kind, metric)
 
 
 def result_lines(spec: RunSpec, kind: str) -> list[str]:
@@ -300,43 +287,29 @@ def result_lines(spec: RunSpec, kind: str) -> list[str]:
                 f"print(f\"val_{metric}: {{history.history['val_{metric}']{at}:{fmt}}}\")"]
     if d.n_test > 0:
         out += ["",
-                "# The testing set: points the network has never seen, not even for early stopping.",
+                f"# The testing set: {_unit(spec)}s the network has never seen, not even for early stopping.",
                 f"test_loss, test_{metric} = model.evaluate(Testing_data, Testing_label, verbose=0)",
                 'print(f"test_loss: {test_loss:.4g}")',
                 f'print(f"test_{metric}: {{test_{metric}:{fmt}}}")']
     return out
 
 
+def _unit(spec: RunSpec) -> str:
+    """What one example is, in the script's words."""
+    return "image" if is_image(spec) else "point"
+
+
 def _layer_lines(spec: RunSpec, kind: str, n_classes: int) -> list[str]:
-    t = spec.training
-    reg = f", kernel_regularizer=regularizers.{t.regularization}({t.regularization_rate!r})" \
-        if _regularized(spec) else ""
     lines = []
     for i, layer in enumerate(spec.layers, start=1):
-        comment = f"hidden layer {i}: {layer.units} neuron{'s' if layer.units > 1 else ''}"
-        if reg:
-            comment += f"; the {t.regularization.upper()} penalty keeps its weights small"
-        lines += _commented(f"model.add(layers.Dense({layer.units}, activation={layer.activation!r}{reg}))",
-                            comment)
-        if layer.dropout > 0:
-            lines += _commented(f"model.add(layers.Dropout({layer.dropout!r}))",
-                                f"dropout: in training only, {layer.dropout:.0%} of these outputs are set to 0 "
-                                "at random (against overfitting)")
-    if kind == "binary":
-        if not spec.layers and spec.features == ["x1", "x2"]:
-            comment = "the single neuron: sigmoid(w1*x1 + w2*x2 + b), the probability of class 1"
-        elif not spec.layers:
-            comment = "the single neuron: its sigmoid output is the probability of class 1"
-        else:
-            comment = "output: the probability of class 1 (cut at 0.5)"
-        lines += _commented("model.add(layers.Dense(1, activation='sigmoid'))", comment)
-    elif kind == "multiclass":
-        lines += _commented(f"model.add(layers.Dense({n_classes}, activation='softmax'))",
-                            "output: one probability per class, summing to 1")
+        lines += dense_lines(spec, layer, i, f"hidden layer {i}: {layer.units} neuron{'s' if layer.units > 1 else ''}")
+    if not spec.layers and spec.features == ["x1", "x2"]:
+        comment = "the single neuron: sigmoid(w1*x1 + w2*x2 + b), the probability of class 1"
+    elif not spec.layers:
+        comment = "the single neuron: its sigmoid output is the probability of class 1"
     else:
-        lines += _commented("model.add(layers.Dense(1, activation='linear'))",
-                            "output: a real number, not squashed")
-    return lines
+        comment = "output: the probability of class 1 (cut at 0.5)"
+    return lines + output_lines(kind, n_classes, comment)
 
 
 def _compile_lines(spec: RunSpec, kind: str, metric: str) -> list[str]:
@@ -355,7 +328,7 @@ def _compile_lines(spec: RunSpec, kind: str, metric: str) -> list[str]:
                       f"{'larger, to train in fewer epochs' if t.learning_rate > default else 'smaller, for smaller steps'})")
         optimizer = f"optimizers.{OPTIMIZER_CLASSES[t.optimizer]}({args}),  # {words}"
     return [f"model.compile(optimizer={optimizer}",
-            f"              loss={LOSS_NAMES[_loss(spec, kind)]!r},  # the distance to the expected result",
+            f"              loss={LOSS_NAMES[loss_of(spec, kind)]!r},  # the distance to the expected result",
             f"              metrics=[{metric!r}])"]
 
 
@@ -373,8 +346,9 @@ def fit_lines(spec: RunSpec) -> list[str]:
                   "                                               restore_best_weights=True)"]
         callbacks = ", callbacks=[early_stopping]"
     updates = -(-d.n_train // t.batch_size)
-    lines += [f"# One epoch uses every training point once: {updates} update{'s' if updates > 1 else ''}"
-              f" of {t.batch_size} point{'s' if t.batch_size > 1 else ''}"
+    unit = _unit(spec)
+    lines += [f"# One epoch uses every training {unit} once: {updates} update{'s' if updates > 1 else ''}"
+              f" of {t.batch_size} {unit}{'s' if t.batch_size > 1 else ''}"
               + (" (the last one smaller)." if d.n_train % t.batch_size else "."),
               "history = model.fit(Training_data, Training_label,",
               f"                    batch_size={t.batch_size}, epochs={t.epochs},"]

@@ -7,7 +7,9 @@ plot of the points), the model (`models.Sequential()`, `add`, `compile`), the tr
 (`fit` with validation data), the curves and the decision boundary (matplotlib, inline)
 and the evaluation on the testing set. It needs only numpy, keras and matplotlib, so it
 runs as is in Jupyter or a fresh Colab. Its figures print as the script's do
-(`test_accuracy: 0.9500`, ...).
+(`test_accuracy: 0.9500`, ...). An image run's notebook shows the first training images
+instead of the points, and the filters, the confusion matrix and a few predictions
+instead of the decision boundary (scikit-learn, in Colab too, draws the digits).
 
 Only `nbformat` is imported here, never keras: the web path stays free of TensorFlow.
 """
@@ -19,8 +21,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from ..data import CUSTOM, problem_of
 from ..specs import RunSpec
-from .codegen import data_parts, fit_lines, imports_code, load_lines, model_lines, result_lines, run_facts
-from .script_plots import plot_function
+from .codegen import (data_parts, fit_lines, imports_code, is_image, load_lines, model_lines, plots_code,
+                      result_lines, run_facts)
 
 MEDIA_TYPE = "application/x-ipynb+json"
 
@@ -41,6 +43,19 @@ plt.title('The points, coloured by their label')
 plt.legend()
 plt.show()'''
 
+_SHOW_IMAGES = '''\
+# The first training images, each with its class.
+import matplotlib.pyplot as plt
+
+images, labels = draw_images()
+fig, axes = plt.subplots(2, 8, figsize=(12, 3.5))
+for i, ax in enumerate(axes.flat):
+    ax.axis('off')
+    if i < {n_train}:
+        ax.imshow(images[i, :, :, 0], cmap='gray', vmin=0, vmax=1)
+        ax.set_title(CLASS_NAMES[labels[i]])
+plt.show()'''
+
 _KIND_WORDS = {
     "binary": "Each point belongs to class 0 or class 1: the network learns the probability of class 1.",
     "multiclass": "Each point belongs to one of {n} classes: the network learns one probability per class.",
@@ -55,36 +70,56 @@ def export_notebook(spec: RunSpec) -> nbformat.NotebookNode:
     metric = "mean absolute error (MAE)" if kind == "regression" else "accuracy"
     source = "your own points" if d.name == CUSTOM else f"the `{d.name}` data set"
     cmap = {"binary": "bwr_r", "multiclass": "tab10", "regression": "RdBu"}[kind]
-    generator, features, loading = data_parts(spec)
     a, b, n = d.n_train, d.n_train + d.n_val, d.n_train + d.n_val + d.n_test
     facts = "\n".join(run_facts(spec, kind, n_classes))
 
     def code(lines) -> object:
         return new_code_cell("\n".join(lines) if isinstance(lines, list) else lines)
 
+    unit, needs = "point", "numpy, keras and matplotlib"
+    if is_image(spec):
+        source, unit = f"the `{d.name}` images", "image"
+        if "from sklearn" in data_parts(spec)[0]:
+            needs = "numpy, scikit-learn, keras and matplotlib"
+        data_cells = _image_data_cells(spec, kind, n_classes, code)
+        plots_words = ("## 5. The curves, the filters and the mistakes\n\nThe loss and the accuracy at each "
+                       "epoch, for training and validation: when the validation curve turns away from the "
+                       "training curve, the network overfits. Then the first convolution's filters, the "
+                       "confusion matrix (which classes the network mixes up) and a few images with the "
+                       "class it gives them.")
+    else:
+        generator, features, loading = data_parts(spec)
+        data_cells = [
+            new_markdown_cell("## 2. The data\n\nThe points are drawn by the playground's own code "
+                              f"with the same seed (data seed {d.seed}), so they are the same points."),
+            code(generator),
+            new_markdown_cell("The network does not see only x1 and x2: it sees the *features* "
+                              "computed from them, chosen in the playground."),
+            code(features),
+            new_markdown_cell(f"The points are split in order: {d.n_train} to train the network, "
+                              f"{d.n_val} to watch it during training (validation), {d.n_test} to test it "
+                              "at the end, on points it has never seen."),
+            code(loading),
+            code(load_lines(spec, kind, n_classes)),
+            new_markdown_cell("Let us look at the points."),
+            code(_PLOT_POINTS.format(a=a, b=b, n=n, cmap=cmap)),
+        ]
+        plots_words = (f"## 5. The curves and the decision boundary\n\nThe loss and the {metric} "
+                       "at each epoch, for training and validation: when the validation curve "
+                       "turns away from the training curve, the network overfits. Then the "
+                       "network's output over the whole plane, with the training points.")
+
     cells = [
         new_markdown_cell(
             f"# Keras Playground: a network on {source}\n\n"
             "This notebook trains, with plain Keras, the network set up in the Keras Playground, "
-            "on exactly the same points. Run the cells from top to bottom (it needs only numpy, "
-            "keras and matplotlib, as in Colab).\n\n"
-            f"{_KIND_WORDS[kind].format(n=n_classes)}\n\n```text\n{facts}\n```"),
+            f"on exactly the same {unit}s. Run the cells from top to bottom (it needs only {needs}, "
+            "as in Colab).\n\n"
+            f"{_KIND_WORDS[kind].format(n=n_classes).replace('point', unit)}\n\n```text\n{facts}\n```"),
         new_markdown_cell("## 1. The imports\n\nnumpy for the arrays, keras for the network; "
                           "the plots appear below the cells."),
         code("%matplotlib inline\n" + imports_code(spec)),
-        new_markdown_cell("## 2. The data\n\nThe points are drawn by the playground's own code "
-                          f"with the same seed (data seed {d.seed}), so they are the same points."),
-        code(generator),
-        new_markdown_cell("The network does not see only x1 and x2: it sees the *features* "
-                          "computed from them, chosen in the playground."),
-        code(features),
-        new_markdown_cell(f"The points are split in order: {d.n_train} to train the network, "
-                          f"{d.n_val} to watch it during training (validation), {d.n_test} to test it "
-                          "at the end, on points it has never seen."),
-        code(loading),
-        code(load_lines(spec, kind, n_classes)),
-        new_markdown_cell("Let us look at the points."),
-        code(_PLOT_POINTS.format(a=a, b=b, n=n, cmap=cmap)),
+        *data_cells,
         new_markdown_cell("## 3. The model\n\nA `Sequential` model: the layers are added one after "
                           "the other with `add`, then `compile` chooses the optimizer, the loss "
                           f"(what training makes small) and the metric we follow ({metric})."),
@@ -94,11 +129,8 @@ def export_notebook(spec: RunSpec) -> nbformat.NotebookNode:
                           + (", and measures it on the validation points after each epoch."
                              if d.n_val else ".")),
         code(fit_lines(spec)),
-        new_markdown_cell(f"## 5. The curves and the decision boundary\n\nThe loss and the {metric} "
-                          "at each epoch, for training and validation: when the validation curve "
-                          "turns away from the training curve, the network overfits. Then the "
-                          "network's output over the whole plane, with the training points."),
-        code(plot_function(spec, kind)),
+        new_markdown_cell(plots_words),
+        code(plots_code(spec, kind)),
         code("plot_results(history, model)"),
         new_markdown_cell("## 6. The results\n\nThe figures of the last epoch"
                           + (", and the evaluation on the testing set." if d.n_test else ".")),
@@ -110,6 +142,25 @@ def export_notebook(spec: RunSpec) -> nbformat.NotebookNode:
     })
     nbformat.validate(notebook)
     return notebook
+
+
+def _image_data_cells(spec: RunSpec, kind: str, n_classes: int, code) -> list:
+    """The data part of an image run's notebook: the generator, the split, a look at the images."""
+    d = spec.dataset
+    generator, loading = data_parts(spec)
+    return [
+        new_markdown_cell("## 2. The data\n\nThe images are drawn by the playground's own code "
+                          f"with the same seed (data seed {d.seed}), so they are the same images. "
+                          "The drawing function calls a few small helpers: they come along."),
+        code(generator),
+        new_markdown_cell(f"The images are split in order: {d.n_train} to train the network, "
+                          f"{d.n_val} to watch it during training (validation), {d.n_test} to test it "
+                          "at the end, on images it has never seen."),
+        code(loading),
+        code(load_lines(spec, kind, n_classes)),
+        new_markdown_cell("Let us look at a few of the images."),
+        code(_SHOW_IMAGES.replace("{n_train}", str(d.n_train))),
+    ]
 
 
 def notebook_text(spec: RunSpec) -> str:

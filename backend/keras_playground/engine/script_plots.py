@@ -1,29 +1,32 @@
 """The plots of an exported script (`engine/codegen.py`), as the course's notebooks draw them.
 
-`plot_section(spec, kind)` is the text of `plot_results(history, model)`: the loss and the
+`plot_function(spec, kind)` is the text of `plot_results(history, model)`: the loss and the
 metric per epoch (training and validation), and the network's output over the plane with
-the training points. It uses `draw_points`, `compute_features` and `FEATURES` of the
-script. Without matplotlib it says so and returns; each figure is saved as a PNG file next
-to the script; `plt.show()` runs only with an interactive backend, and on Linux without a
-display the backend is Agg, so a headless run never blocks.
+the training points (`engine/script_image_plots.py` draws an image run's). It uses
+`draw_points`, `compute_features` and `FEATURES` of the script. Without matplotlib it says
+so and returns; each figure is saved as a PNG file next to the script; `plt.show()` runs
+only with an interactive backend, and on Linux without a display the backend is Agg, so a
+headless run never blocks.
 """
 
 from __future__ import annotations
 
 from ..specs import RunSpec
 
-RULE = "# " + "-" * 66
-
-
 PLOTS_FLAG = """\
 # Plots of the training, as in the course's notebooks: the loss and accuracy curves
 # and the decision boundary (needs matplotlib). Set PLOTS = False to skip them.
 PLOTS = True"""
 
-_PLOT_HEAD = '''\
+_PLOT_DEF = '''\
 def plot_results(history, model):
     """Plot the training curves and the decision boundary; save each as a PNG file next to
     this script, and show them when there is a screen to show them on."""
+'''
+
+# The start of every `plot_results` (points' and images'): matplotlib if there is one,
+# the folder to save in, the training curves.
+PLOT_CURVES = '''\
     import os
     import sys
     try:
@@ -54,7 +57,9 @@ def plot_results(history, model):
         plt.legend()
         saved.append(key + '.png')
         plt.savefig(os.path.join(folder, saved[-1]))
+'''
 
+_BOUNDARY = '''
     # The decision boundary: the network's output over the plane, and the training points.
     xy, labels = draw_points()
     low, high = xy.min(axis=0), xy.max(axis=0)
@@ -73,6 +78,10 @@ _PLOT_TAIL = '''\
     plt.title({title!r})
     saved.append('decision_boundary.png')
     plt.savefig(os.path.join(folder, saved[-1]))
+'''
+
+# The end of every `plot_results`: say where the files are, show the figures on a screen.
+PLOT_END = '''\
     print("Plots saved next to this script:", ", ".join(saved))
     if matplotlib.get_backend().lower() not in ("agg", "pdf", "ps", "svg", "pgf", "cairo", "template"):
         plt.show()  # one window per figure: close them to end the script'''
@@ -101,15 +110,10 @@ _PLOT_KINDS = {
 }
 
 
-def plot_section(spec: RunSpec, kind: str) -> str:
-    """`plot_results(history, model)`: the course notebooks' plots, for the script's end."""
-    return f"{RULE}\n# The plots (drawn at the end when PLOTS is True)\n{RULE}\n" + plot_function(spec, kind)
-
-
 def plot_function(spec: RunSpec, kind: str) -> str:
     """The source of `plot_results(history, model)` (the script's and the notebook's)."""
     metric, metric_name = ("mae", "MAE") if kind == "regression" else ("accuracy", "Accuracy")
     body, title = _PLOT_KINDS[kind]
-    head = _PLOT_HEAD.replace("{metric}", metric).replace("{metric_name}", metric_name)
+    head = (_PLOT_DEF + PLOT_CURVES + _BOUNDARY).replace("{metric}", metric).replace("{metric_name}", metric_name)
     tail = _PLOT_TAIL.replace("{n_train}", str(spec.dataset.n_train)).replace("{title!r}", repr(title))
-    return head + "\n" + body + tail
+    return head + "\n" + body + tail + PLOT_END
