@@ -5,7 +5,9 @@
 
 import { api } from "./api.js";
 import { BoundaryView } from "./boundary.js";
-import { clone } from "./state.js";
+import { fullLayer, imageEntry } from "./imagespec.js";
+import { decodeBase64, paint } from "./pixels.js";
+import { clone, defaultSpec } from "./state.js";
 import { datasetInfo, lossFits, parameterCount, problemKindOf, sameSpec, splitCustom } from "./spec.js";
 
 const $ = (id) => document.getElementById(id);
@@ -106,8 +108,17 @@ export function createControls({ catalog, edit, setView }) {
   function chooseDataset(name) {
     edit((s) => {
       const previous = s.dataset;
+      const wasImage = Boolean(imageEntry(s, catalog));
       s.dataset = { name, n_train: previous.n_train, n_val: previous.n_val, n_test: previous.n_test,
         noise: previous.noise, seed: previous.seed, params: {} };
+      const image = imageEntry(s, catalog);
+      if (image) applySuggested(s, image.suggested ?? {});
+      else if (wasImage) { // back to points: the dense network and training of the default exercise
+        const base = defaultSpec(catalog);
+        Object.assign(s.dataset, { n_train: base.dataset.n_train, n_val: base.dataset.n_val, n_test: base.dataset.n_test });
+        s.layers = base.layers;
+        s.training = base.training;
+      }
       if (name === "custom") {
         s.dataset.points = [];
         s.dataset.noise = 0;
@@ -115,6 +126,23 @@ export function createControls({ catalog, edit, setView }) {
       }
       if (s.training.loss && !lossFits(catalog, problemKindOf(s, catalog), s.training.loss)) s.training.loss = null;
     });
+  }
+
+  /** An image data set's suggested sizes, layers (every field filled) and training. */
+  function applySuggested(s, suggested) {
+    Object.assign(s.dataset, suggested.dataset ?? {});
+    if (suggested.layers) s.layers = suggested.layers.map((l) => fullLayer(l.type ?? "dense", l, catalog));
+    s.training = { ...s.training, ...(suggested.training ?? {}) };
+  }
+
+  /** An image data set's thumbnail: its first training image. */
+  async function imageThumbnail(info, canvas) {
+    const answer = await api.previewData({ dataset: { name: info.name, n_train: 16, n_val: 0, n_test: 0, seed: 3 },
+      layers: [{ type: "flatten" }] });
+    const [h, w] = answer.shape;
+    const ctx = canvas.getContext("2d");
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(paint(document.createElement("canvas"), decodeBase64(answer.train.images), 0, h, w), 0, 0, 72, 72);
   }
 
   async function drawThumbnails() {
@@ -127,6 +155,7 @@ export function createControls({ catalog, edit, setView }) {
         continue;
       }
       try {
+        if (info.input === "image") { await imageThumbnail(info, canvas); continue; }
         const data = await api.previewData({ dataset: { name: info.name, n_train: 150, n_val: 0, n_test: 0, seed: 3 } });
         new BoundaryView(canvas, { radius: 1.8, axes: false }).setData(data);
       } catch { /* a thumbnail is a nicety: the button still works */ }
@@ -196,7 +225,8 @@ export function createControls({ catalog, edit, setView }) {
       b.classList.toggle("current", sameSpec(exercise.spec, s));
     });
     document.querySelectorAll("[data-feature]").forEach((box) => { box.checked = s.features.includes(box.dataset.feature); });
-    showParameters(parameterCount(s, catalog));
+    const parameters = parameterCount(s, catalog); // null for images: the layer stack asks the server
+    if (parameters !== null) showParameters(parameters);
     $("layer-count").textContent = s.layers.length ? `${s.layers.length} hidden layer${s.layers.length > 1 ? "s" : ""}`
       : "no hidden layer: a single neuron";
     $("remove-layer").disabled = s.layers.length === 0;

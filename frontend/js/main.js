@@ -10,6 +10,7 @@ import { copyText, flash } from "./code.js";
 import { createCodePanel } from "./codepanel.js";
 import { createControls } from "./controls.js";
 import { createDataView } from "./dataview.js";
+import { createImageMode } from "./imagemode.js";
 import { createLessonPanel } from "./lesson.js";
 import { NetworkView } from "./network.js";
 import { report } from "./problems.js";
@@ -29,7 +30,7 @@ const draft = {
 // What the page-rendering benchmark reads: frames received, and the milliseconds spent on them
 // (decoding, the network diagram; the boundary's own drawing is timed in BoundaryView).
 const stats = { framesReceived: 0, frameMs: 0 };
-let catalog, controls, dataview, network, code, run;
+let catalog, controls, dataview, network, code, run, images;
 let room = null; // the room bar's side, when the page is opened in a room (?room=CODE)
 let lesson = null; // the lesson panel
 let shown = null; // the draft as last shown: what an edit changed
@@ -50,9 +51,10 @@ function changed() {
   controls.sync(spec);
   dataview.sync(spec);
   run.showDraft(spec);
-  if (!shown || !sameSpec(shown.dataset, spec.dataset)) dataview.showData(spec);
+  const image = images.sync(spec); // image mode (imagemode.js) or the plane of points
+  if (!shown || !sameSpec(shown.dataset, spec.dataset)) (image ? images : dataview).showData(spec);
   code.show(spec);
-  if (!shown || needsNewRun(shown, spec)) rebuildNetwork();
+  if (!image && (!shown || needsNewRun(shown, spec))) rebuildNetwork();
   shown = clone(spec);
 }
 
@@ -77,8 +79,11 @@ function rebuildNetwork() {
 
 function onFrame(frame, kind) {
   const began = performance.now();
-  dataview.showFrame(frame, kind);
-  network.update(frame);
+  if (frame.image) images.showFrame(frame); // an image run's frame: filters, maps, gallery
+  else {
+    dataview.showFrame(frame, kind);
+    network.update(frame);
+  }
   stats.framesReceived++;
   stats.frameMs += performance.now() - began;
 }
@@ -119,11 +124,13 @@ async function start() {
   dataview = createDataView({ catalog, spec: () => draft.spec, edit, onExtent: (extent) => network.setExtent(extent) });
   code = createCodePanel();
   controls = createControls({ catalog, edit, setView });
+  images = createImageMode({ catalog, edit, spec: () => draft.spec, run: () => run.current(),
+    onTotal: (total) => controls.showParameters(total) });
   run = createRun({
     catalog,
     draft: () => draft.spec,
     onFrame,
-    onCleared: () => { dataview.clearFrame(); network.update(null); code.setModel(null); },
+    onCleared: () => { dataview.clearFrame(); network.update(null); images.clear(); code.setModel(null); },
     onChange: () => room?.runChanged(),
     onCreated: (created) => room?.runCreated(created),
     onDone: (done, ended) => {
@@ -144,7 +151,7 @@ async function start() {
   window.playground = { // for the end-to-end tests, the page benchmark and the curious: to read
     page: { get spec() { return draft.spec; }, get view() { return draft.view; }, get run() { return run.current(); },
       get catalog() { return catalog; } },
-    boundary: dataview.boundary, curves: run.curves, network, stats, get room() { return room; },
+    boundary: dataview.boundary, curves: run.curves, network, images, stats, get room() { return room; },
     get lesson() { return lesson; },
   };
   lesson = createLessonPanel({ catalog, applySpec, opened });

@@ -8,7 +8,7 @@ import { api, ApiError } from "./api.js";
 import { Curves } from "./charts.js";
 import { foldEvent, formatMetric, metricName, metricTitle, runState } from "./metrics.js";
 import { problemsOf, report } from "./problems.js";
-import { liveChanges, needsNewRun, problemKindOf, specToSend } from "./spec.js";
+import { datasetInfo, liveChanges, needsNewRun, problemKindOf, specToSend } from "./spec.js";
 import { RunStream, goneMessage } from "./stream.js";
 
 const $ = (id) => document.getElementById(id);
@@ -212,6 +212,7 @@ export function createRun(hooks) {
         $("live-lr").textContent = `learning rate ${Number(event.learning_rate.toPrecision(4))}`;
         break;
       case "frame":
+      case "image_frame": // an image run's: filters, feature maps, probe, gallery
         hooks.onFrame(event, mine.kind);
         break;
       case "done":
@@ -245,27 +246,36 @@ export function createRun(hooks) {
       box.hidden = false;
       box.textContent = done.message;
     }
-    if (done.confusion_matrix) showConfusion(done.confusion_matrix);
+    const classes = datasetInfo(mine.spec, catalog)?.classes ?? null; // an image data set's class names
+    if (done.confusion_matrix) showConfusion(done.confusion_matrix, classes, classes && done.per_class_accuracy);
     hooks.onDone(done, mine);
   }
 
-  function showConfusion(matrix) {
+  /** The confusion matrix (counts); an image data set names its classes and adds each one's accuracy. */
+  function showConfusion(matrix, classes = null, perClass = null) {
+    const name = (i) => (classes?.[i] === undefined ? `class ${i}` : String(classes[i]));
     const table = document.createElement("table");
-    table.createCaption().textContent = "Test set: true class (rows) × predicted (columns)";
+    table.createCaption().textContent = "Test set: true class (rows) × predicted (columns)"
+      + (perClass ? "; each class's accuracy" : "");
     const head = table.createTHead().insertRow();
     head.insertCell().textContent = "";
-    matrix.forEach((_, j) => { head.insertCell().textContent = `predicted ${j}`; });
+    matrix.forEach((_, j) => { head.insertCell().textContent = classes ? name(j) : `predicted ${j}`; });
+    if (perClass) head.insertCell().textContent = "accuracy";
     const total = matrix.flat().reduce((a, b) => a + b, 0) || 1;
     const body = table.createTBody();
     matrix.forEach((row, i) => {
       const tr = body.insertRow();
-      tr.insertCell().textContent = `class ${i}`;
+      tr.insertCell().textContent = name(i);
       row.forEach((count, j) => {
         const cell = tr.insertCell();
         cell.textContent = count;
         cell.className = i === j ? "hit" : count ? "miss" : "";
         cell.style.setProperty("--share", String(count / total));
       });
+      if (perClass) {
+        const share = perClass[i];
+        tr.insertCell().textContent = typeof share === "number" ? `${(share * 100).toFixed(0)} %` : "–";
+      }
     });
     $("confusion").replaceChildren(table);
   }

@@ -6,6 +6,7 @@
 // only ever shows these values as text. The rules (field names, vocabularies, the class
 // limit, the defaults) are the catalog's: the server serves its own (`GET /api/catalog`).
 
+import { coerceAugment, coerceImageFrame, coerceTypedLayer, imageEntry } from "./imagespec.js";
 import { clone, defaultSpec } from "./state.js";
 
 const NUMERIC = /^\s*[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i;
@@ -122,12 +123,14 @@ function coerceDataset(raw, catalog, base, check) {
     seed: check.number("dataset.seed", given.seed, base.seed, { low: 0, high: limits.max_seed, integer: true }),
     params: {},
   };
-  if (dataset.n_train + dataset.n_val + dataset.n_test > limits.max_points) {
-    check.note("dataset", `had more than ${limits.max_points} points in all`);
-    Object.assign(dataset, { n_train: base.n_train, n_val: base.n_val, n_test: base.n_test });
+  const info = catalog.datasets.find((d) => d.name === name);
+  const most = info?.most ?? limits.max_points; // an image data set has at most so many images
+  if (dataset.n_train + dataset.n_val + dataset.n_test > most) {
+    check.note("dataset", `had more than ${most} points in all`);
+    const fallback = info?.suggested?.dataset ?? base;
+    Object.assign(dataset, { n_train: fallback.n_train, n_val: fallback.n_val, n_test: fallback.n_test });
   }
   // A data set's own parameters, each within its own range; a changed data set keeps none.
-  const info = catalog.datasets.find((d) => d.name === name);
   const params = given.name === undefined || name === given.name ? check.object("dataset.params", given.params) : {};
   check.only("dataset.params", params, (info?.params ?? []).map((p) => p.name));
   for (const p of info?.params ?? []) {
@@ -143,13 +146,18 @@ function coerceLayer(raw, i, catalog, check) {
   const { limits } = catalog;
   const path = `layers[${i}]`;
   const given = check.object(path, raw);
+  if (given.type !== undefined && given.type !== "dense") { // an image layer (layer_types), or unknown
+    const typed = coerceTypedLayer(given, path, catalog, check);
+    if (typed) return typed;
+    check.note(`${path}.type`, "is not a known layer type");
+  }
   const { type, ...rest } = given;
-  if (type !== undefined && type !== "dense") check.note(`${path}.type`, "is not a known layer type");
-  check.only(path, rest, catalog.fields.layer);
+  check.only(path, rest, catalog.fields.layer.filter((k) => k !== "type"));
   const layer = {
     units: check.number(`${path}.units`, given.units, LAYER_DEFAULT.units, { low: 1, high: limits.max_units, integer: true }),
     activation: check.name(`${path}.activation`, given.activation, catalog.activations, LAYER_DEFAULT.activation),
   };
+  if (type === "dense") layer.type = "dense";
   if (given.dropout !== undefined) {
     layer.dropout = check.number(`${path}.dropout`, given.dropout, LAYER_DEFAULT.dropout, { low: 0, high: limits.max_dropout });
   }
@@ -189,6 +197,7 @@ function coerceTraining(raw, catalog, base, nTrain, check) {
   if (given.frame_every !== undefined) {
     training.frame_every = num("frame_every", 1, { low: 1, high: limits.max_frame_every, integer: true });
   }
+  if (given.augment !== undefined && given.augment !== null) training.augment = coerceAugment(given.augment, catalog, check);
   return training;
 }
 
@@ -209,15 +218,26 @@ export function coerceSpec(raw, catalog) {
     if (known.length) features = known;
   }
 
+  // An image data set takes layers of every type (more of them); points only dense ones.
+  const image = Boolean(imageEntry({ dataset }, catalog));
+  const most = image ? catalog.limits.max_image_layers ?? catalog.limits.max_layers : catalog.limits.max_layers;
   let layers = [];
   if (given.layers !== undefined) {
     if (!Array.isArray(given.layers)) check.note("layers", "was not a list");
     else {
-      if (given.layers.length > catalog.limits.max_layers) check.note("layers", `had more than ${catalog.limits.max_layers}`);
-      layers = given.layers.slice(0, catalog.limits.max_layers).map((l, i) => coerceLayer(l, i, catalog, check));
+      if (given.layers.length > most) check.note("layers", `had more than ${most}`);
+      layers = given.layers.slice(0, most).map((l, i) => coerceLayer(l, i, catalog, check));
+      if (!image && layers.some((l) => l.type && l.type !== "dense")) {
+        check.note("layers", "had image layers for a data set of points (dropped)");
+        layers = layers.filter((l) => !l.type || l.type === "dense");
+      }
     }
   }
   const training = coerceTraining(given.training, catalog, base.training, dataset.n_train, check);
+  if (training.augment && !image) {
+    check.note("training.augment", "is for image data sets only (dropped)");
+    delete training.augment;
+  }
   return { spec: { dataset, features, layers, training }, problems: check.problems };
 }
 
@@ -279,16 +299,20 @@ export function coerceRunEvent(raw) {
     case "epoch":
       return { ...e, epoch: int(e.epoch) ?? 0, loss: num(e.loss), metric: num(e.metric), val_loss: num(e.val_loss),
         val_metric: num(e.val_metric), learning_rate: num(e.learning_rate) ?? 0, seconds: num(e.seconds) ?? 0 };
-    case "frame":
-      return frameFits(e) ? { ...e, epoch: int(e.epoch) ?? 0, output_min: num(e.output_min) ?? 0,
-        output_max: num(e.output_max) ?? 1 } : null;
+    case "frame": {
+      if (frameFits(e)) return { ...e, epoch: int(e.epoch) ?? 0, output_min: num(e.output_min) ?? 0, output_max: num(e.output_max) ?? 1 };
+      // An image run's frame has no plane: a kind of its own, so no view of the plane takes it.
+      const image = coerceImageFrame(e);
+      return image ? { ...image, kind: "image_frame", epoch: int(e.epoch) ?? 0 } : null;
+    }
     case "done": {
       const matrix = Array.isArray(e.confusion_matrix) && e.confusion_matrix.every(numbers) ? e.confusion_matrix : null;
       return { ...e, state: RUN_STATES.includes(e.state) ? e.state : "failed", epochs: int(e.epochs) ?? 0,
         loss: num(e.loss), metric: num(e.metric), val_loss: num(e.val_loss), val_metric: num(e.val_metric),
         test_loss: num(e.test_loss), test_metric: num(e.test_metric), parameters: int(e.parameters) ?? 0,
         best_epoch: int(e.best_epoch) ?? null,
-        confusion_matrix: matrix, metric_name: e.metric_name === "mae" ? "mae" : "accuracy",
+        confusion_matrix: matrix, per_class_accuracy: Array.isArray(e.per_class_accuracy)
+          ? e.per_class_accuracy.map(num) : null, metric_name: e.metric_name === "mae" ? "mae" : "accuracy",
         message: e.message == null ? null : toText(e.message) };
     }
     case "error":

@@ -29,7 +29,9 @@ export function outputUnits(spec, catalog) {
   return spec.dataset.params.classes ?? classes?.default ?? 3;
 }
 
+/** The parameters of a network of points (null for images: the server counts those, POST /api/preview/layers). */
 export function parameterCount(spec, catalog) {
+  if (datasetInfo(spec, catalog)?.input === "image") return null;
   let inputs = spec.features.length, total = 0;
   for (const layer of spec.layers) { total += (inputs + 1) * layer.units; inputs = layer.units; }
   return total + (inputs + 1) * outputUnits(spec, catalog);
@@ -66,13 +68,13 @@ function canonical(value) {
 }
 
 /** What the network and its data are: the data set, the features, each layer's units and
- * activation. A running run cannot follow a change of these (its boundary and weights
+ * activation (an image layer: all of its fields). A running run cannot follow a change of these (its boundary and weights
  * would no longer match); anything else applies at the next Train, except the learning
  * rate, which a running run takes at once (`liveChanges`). */
 function structure(spec) {
   const { points, ...dataset } = spec.dataset;
   return canonical([dataset, dataset.name === "custom" ? points ?? [] : null, spec.features,
-    spec.layers.map((l) => [l.units, l.activation])]);
+    spec.layers.map((l) => (l.type && l.type !== "dense" ? canonical(l) : [l.units, l.activation]))]);
 }
 
 /** The one rule for settings edited while a run exists: true when the run cannot follow them. */

@@ -16,7 +16,7 @@ from fastapi.responses import PlainTextResponse
 
 from ..data import CsvError, gallery_split, make_dataset, parse_csv, validate_spec
 from ..data.truth import true_boundary
-from ..data.validate import MAX_CLASSES
+from ..data.validate import MAX_CLASSES, validate_data
 from ..engine.codegen import export_script
 from ..engine.notebook import MEDIA_TYPE, notebook_text
 from ..specs import RunSpec
@@ -41,8 +41,9 @@ def _rows(xy, labels) -> list[list[float]]:
 def preview_data(settings: SettingsDep, spec: Annotated[RunSpec, Body(description="A run spec")]):
     """The spec's data set as drawn for a run: `train`, `val`, `test` rows of [x1, x2, label],
     and `true_boundary`: the polylines the generator separates the classes by (or null).
-    Images: the first training images and the gallery's (docs/api.md)."""
-    spec = validate_spec(spec.model_dump(), settings.limits)
+    Images: the first training images and the gallery's (docs/api.md). Only the data set is
+    checked: the data shows while the layers are still being edited."""
+    spec = validate_data(spec.model_dump(), settings.limits)
     ds = make_dataset(spec.dataset)
     if ds.input == "image":
         return {"input": "image", "kind": ds.kind, "n_classes": ds.n_classes, "classes": list(ds.class_names),

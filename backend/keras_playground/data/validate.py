@@ -134,6 +134,18 @@ def spec_problems(spec: RunSpec, limits: Limits) -> tuple[list[LayerShape] | Non
     return shapes, problems
 
 
+def validate_data(raw: Any, limits: Limits) -> RunSpec:
+    """A spec whose data set can be drawn (its network is not checked: the data panel shows
+    the data while the layers are still being edited); else SpecError."""
+    spec = parse_spec(raw, limits)
+    problems = _dataset_problems(spec, limits)
+    if not problems:
+        problems = _image_problems(spec, limits)
+    if problems:
+        raise SpecError(problems)
+    return spec
+
+
 def validate_spec(raw: Any, limits: Limits) -> RunSpec:
     """A valid RunSpec, or SpecError listing every problem with its field and bound."""
     spec = parse_spec(raw, limits)
