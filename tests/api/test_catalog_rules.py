@@ -9,7 +9,7 @@ import pytest
 from keras_playground.data import validate_spec
 from keras_playground.data.exercises import DEFAULT_EXERCISE, EXERCISES
 from keras_playground.data.validate import LOSSES_BY_KIND, MAX_CLASSES
-from keras_playground.specs import DatasetSpec, LayerSpec, Limits, RunSpec, SpecError, TrainingSpec
+from keras_playground.specs import AugmentSpec, DatasetSpec, LayerSpec, Limits, RunSpec, SpecError, TrainingSpec
 
 
 @pytest.fixture
@@ -24,7 +24,8 @@ def test_the_catalog_rules_are_the_servers(catalog):
     assert catalog["max_classes"] == MAX_CLASSES
     assert catalog["regularizations"] == list(get_args(TrainingSpec.model_fields["regularization"].annotation))
     assert catalog["fields"] == {"spec": list(RunSpec.model_fields), "dataset": list(DatasetSpec.model_fields),
-                                 "layer": list(LayerSpec.model_fields), "training": list(TrainingSpec.model_fields)}
+                                 "layer": list(LayerSpec.model_fields), "training": list(TrainingSpec.model_fields),
+                                 "augment": list(AugmentSpec.model_fields)}
     # Every loss a kind allows is a loss of the catalog; every kind is a data set's kind.
     assert {loss for losses in catalog["losses_by_kind"].values() for loss in losses} <= set(catalog["losses"])
     kinds = {d["kind"] for d in catalog["datasets"] if d["name"] != "custom"}

@@ -194,3 +194,29 @@ def test_module_imports_only_numpy_sklearn_and_the_standard_library():
             assert node.level == 0, "no imports from the rest of the package"
             roots.add(node.module.split(".")[0])
     assert roots - {"numpy", "sklearn"} <= set(sys.stdlib_module_names), roots
+
+
+def test_digits_excluding_gives_the_digits_a_data_set_does_not_draw():
+    # A challenge's hidden digits: none is one the run's data set drew (make_dataset's order).
+    from keras_playground.data import make_dataset
+    from keras_playground.data.images import digits_excluding
+    from keras_playground.specs import DatasetSpec
+
+    spec = DatasetSpec(name="digits", n_train=900, n_val=200, n_test=100, seed=11, params={"canvas": 8})
+    run = make_dataset(spec)
+    seen = {image.tobytes() for x in (run.x_train, run.x_val, run.x_test) for image in x}
+    assert len(seen) == 1200  # the bundled digits are all distinct
+    hidden, labels = digits_excluding(11, 1200, 500, np.random.default_rng(99), 0.0, canvas=8)
+    assert hidden.shape == (500, 8, 8, 1) and set(labels) == set(range(10))
+    assert not seen & {image.tobytes() for image in hidden}
+    every, _ = digits_excluding(11, 1200, DIGITS_AVAILABLE, np.random.default_rng(99), 0.0, canvas=8)
+    assert len(every) == DIGITS_AVAILABLE - 1200  # all that remain, no more
+    assert len(seen | {image.tobytes() for image in every}) == DIGITS_AVAILABLE
+    # On a larger canvas the same digits (same rng), each at a place of its own.
+    placed, placed_labels = digits_excluding(11, 1200, 500, np.random.default_rng(99), 0.0, canvas=16)
+    assert placed.shape == (500, 16, 16, 1) and np.array_equal(placed_labels, labels)
+    assert np.allclose(placed.sum(axis=(1, 2, 3)), hidden.sum(axis=(1, 2, 3)))
+    rows, cols = centre_of_mass(placed)
+    assert rows.std() > 1 and cols.std() > 1
+    again, _ = digits_excluding(11, 1200, 500, np.random.default_rng(99), 0.0, canvas=16)
+    assert np.array_equal(placed, again)

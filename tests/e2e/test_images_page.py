@@ -33,8 +33,8 @@ def test_a_small_cnn_on_the_digits(open_page):
 
     # The suggested stack, each row with its output shape and parameters, and the total.
     expect(rows(page)).to_have_count(6)
-    expect(rows(page).nth(0).locator(".layer-shape")).to_have_text("14×14×8")
-    expect(rows(page).nth(0).locator(".layer-params")).to_have_text("80 parameters")  # 3·3·1·8 + 8
+    expect(rows(page).nth(0).locator(".layer-shape")).to_have_text("16×16×16")  # padding "same"
+    expect(rows(page).nth(0).locator(".layer-params")).to_have_text("160 parameters")  # 3·3·1·16 + 16
     expect(rows(page).nth(4).locator(".layer-shape")).not_to_be_empty()
     expect(page.get_by_test_id("total-parameters")).to_have_text(re.compile(r"^\d{1,3}(,\d{3})*$"))
     total = page.get_by_test_id("total-parameters").text_content().replace(",", "")
@@ -74,7 +74,7 @@ def test_a_small_cnn_on_the_digits(open_page):
     assert first["filters"] and first["filters"] != last["filters"]  # the filters learnt
     assert first["maps"] and first["maps"] != last["maps"]  # and so the probe's maps changed
     expect(page.get_by_test_id("filters").locator("canvas")).to_have_count(2)  # one per conv2d layer
-    expect(page.get_by_test_id("feature-maps")).to_contain_text("conv2d 14×14, 8 of 8 maps")
+    expect(page.get_by_test_id("feature-maps")).to_contain_text("conv2d 16×16, 16 of 16 maps")
 
     # The gallery: the misclassified first, each saying what it was taken for.
     gallery = page.get_by_test_id("gallery").locator(".gallery-item")

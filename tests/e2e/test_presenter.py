@@ -133,3 +133,32 @@ def test_without_a_room_the_demo_screen_says_how_to_open_one(open_page):
 def overflow_free(screen) -> bool:
     return screen.evaluate("() => document.scrollingElement.scrollHeight <= innerHeight"
                            " && document.scrollingElement.scrollWidth <= innerWidth")
+
+
+def test_an_image_runs_tile_shows_its_first_conv_filters(open_page, server):
+    room = httpx.post(f"{server.url}/api/rooms", json={"title": "Images"}).raise_for_status().json()
+    url = f"{server.url}/api/rooms/{room['code']}"
+    ada = httpx.post(f"{url}/join", json={"name": "Ada"}).raise_for_status().json()
+    screen = open_page(f"/presenter.html?room={room['code']}", width=1280, height=720)
+    screen.locator(".tile").first.wait_for()
+    spec = {"dataset": {"name": "digits", "n_train": 100, "n_val": 20, "n_test": 0, "params": {"canvas": 8}},
+            "layers": [{"type": "conv2d", "filters": 6, "kernel_size": 3}, {"type": "flatten"}],
+            "training": {"epochs": 4, "batch_size": 32}}
+    run = httpx.post(f"{server.url}/api/runs", json=spec).raise_for_status().json()
+    httpx.post(f"{url}/runs", headers={"Authorization": f"Bearer {ada['token']}"},
+               json={"run_id": run["id"], "run_token": run["token"]}).raise_for_status()
+    screen.wait_for_function("() => document.querySelector('.tile canvas')?.dataset.picture === 'filters'"
+                             " && document.querySelector('.tile').dataset.epoch === '4'")
+    drawn = screen.evaluate("""() => {
+        const canvas = document.querySelector('.tile canvas');
+        const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        let opaque = 0, grey = 0;
+        for (let i = 0; i < d.length; i += 4) {
+            if (d[i + 3] === 255) { opaque++; if (d[i] === d[i + 1] && d[i + 1] === d[i + 2]) grey++; }
+        }
+        return { opaque, grey, pixels: d.length / 4 };
+    }""")
+    # Six 3x3 filters in a 3x2 grid: about half the tile, every painted pixel grey.
+    assert drawn["opaque"] > 0.25 * drawn["pixels"] and drawn["grey"] == drawn["opaque"], drawn
+    figures = screen.locator(".tile .figures").text_content()
+    assert "epoch 4" in figures and "%" in figures

@@ -1,9 +1,11 @@
 """A room's challenge: what it may be, which runs it takes, and its board's answers.
 
-The instructor opens a challenge on a generated classification data set, with limits
-on parameters and epochs; participants submit finished runs, scored on a hidden test
-set (classroom.scoring); the leaderboard (events.leaderboard) ranks the best of each.
-These are the rules, as functions of the room and the run; the Classroom does the I/O.
+The instructor opens a challenge on a generated classification data set (points or
+images: digits, shapes, cells), with limits on parameters and epochs; participants submit
+finished runs, scored on a hidden test set (classroom.scoring; for the digits, the images
+the challenge's data set does not draw); the leaderboard (events.leaderboard) ranks the
+best of each. These are the rules, as functions of the room and the run; the Classroom
+does the I/O.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..data import DATASETS, merged_params, problem_of, validate_spec
-from ..specs import DatasetSpec, Limits, check_range
+from ..data import DATASETS, merged_params, problem_of
+from ..data.validate import spec_problems
+from ..specs import DatasetSpec, Limits, RunSpec, SpecError, check_range, parse_spec
 from ..store import RunRecord
 from .errors import Forbidden, Refused
 from .events import leaderboard
@@ -26,6 +29,9 @@ MAX_CHALLENGE_PARAMETERS = 1_000_000
 MAX_SUBMISSIONS = 30  # runs one participant may submit to one challenge (the room stays small)
 ENDED_WITH_MODEL = ("finished", "stopped", "early_stopped")
 SAME_DATA = ("name", "params", "noise", "seed", "n_train", "n_val", "n_test")
+# A data set of so many examples in all (the digits) keeps this many out of the participants'
+# draws: the challenge's hidden test set is drawn from them.
+MIN_UNSEEN = 200
 
 
 class Scored(BaseModel):
@@ -58,8 +64,7 @@ def new_challenge(title: str, dataset: dict[str, Any], max_parameters: int, max_
     if dataset.get("name") == "custom":
         raise Refused("dataset.name", "a challenge needs a generated data set (its hidden test set "
                                       "is drawn from the same generator)")
-    # Only the data set is checked here: participants choose the training.
-    spec = validate_spec({"dataset": dataset, "training": {"batch_size": 1}}, limits)
+    spec = checked_dataset(dataset, limits)
     kind, _ = problem_of(spec.dataset)
     if kind == "regression":
         raise Refused("dataset.name", f"{spec.dataset.name} is a regression set; a challenge ranks "
@@ -70,6 +75,26 @@ def new_challenge(title: str, dataset: dict[str, Any], max_parameters: int, max_
     return Challenge(id=secrets.token_hex(4), title=title,
                      dataset=spec.dataset.model_dump(mode="json"), max_parameters=max_parameters,
                      max_epochs=max_epochs, opened=time.time(), hidden_seed=secrets.randbelow(2**31 - 1))
+
+
+def checked_dataset(dataset: dict[str, Any], limits: Limits) -> RunSpec:
+    """A spec around the challenge's data set, whose data set part is valid (else SpecError
+    or Refused). Only the data set is checked: participants choose the layers and the
+    training (an image data set refuses the spec's empty layers: the output needs a flat input)."""
+    spec = parse_spec({"dataset": dataset, "training": {"batch_size": 1}}, limits)
+    _, problems = spec_problems(spec, limits)
+    problems = [p for p in problems if p.field == "dataset" or p.field.startswith("dataset.")]
+    if problems:
+        raise SpecError(problems)
+    d = spec.dataset
+    drawn = d.n_train + d.n_val + d.n_test
+    info = DATASETS[d.name]
+    if info.most is not None and info.most - drawn < MIN_UNSEEN:
+        # The hidden test set is the examples the data set does not draw (engine.scoring).
+        raise Refused("dataset", f"a {d.name} challenge keeps at least {MIN_UNSEEN} of the {info.most:,} "
+                                 f"images unseen for its hidden test set: n_train + n_val + n_test = "
+                                 f"{drawn:,} is over {info.most - MIN_UNSEEN:,}")
+    return spec
 
 
 def titled_by_data(name: str) -> str:

@@ -58,8 +58,11 @@ class RoomView(BaseModel):
 
 
 class WallTile(BaseModel):
-    """A participant's run on the class wall; `resolution` and `boundary` (the run's latest
-    frame at half its side) only once it has sent one."""
+    """A participant's run on the class wall. Its picture, once the run has sent a frame:
+    a run on points, `resolution` and `boundary` (the latest frame's boundary at half its
+    side); an image run, `filters`, `filter_size` and `filter_data` (its first conv layer's
+    first filters, first input channel, as in the frame; none for a network without one).
+    A tile carries only the picture it has."""
 
     kind: Literal["wall"] = "wall"
     participant: str
@@ -73,9 +76,14 @@ class WallTile(BaseModel):
     problem: str | None = None  # binary, multiclass, regression: the wall's colours
     resolution: int | None = None
     boundary: str | None = None  # base64 of resolution x resolution uint8
+    filters: int | None = None  # how many filters filter_data holds (at most 8)
+    filter_size: int | None = None  # their side (the kernel size)
+    filter_data: str | None = None  # base64 of uint8 [filters][size][size]: 128 is a weight of 0
 
     def as_json(self) -> str:
-        return self.model_dump_json(exclude={"resolution", "boundary"} if self.boundary is None else None)
+        absent = ({"resolution", "boundary"} if self.boundary is None else set()) | (
+            {"filters", "filter_size", "filter_data"} if self.filter_data is None else set())
+        return self.model_dump_json(exclude=absent or None)
 
 
 RoomEvent = RoomView | WallTile

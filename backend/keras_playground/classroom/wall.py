@@ -1,6 +1,7 @@
 """The class wall: each participant's current run as a small tile, from the run's events.
 
 `WallRun` folds a run's events (status, epoch, frame, done, error) into its `WallTile`
+(a run on points shows its boundary; an image run, its first conv layer's filters)
 and says when a tile is due: at most one every WALL_INTERVAL seconds per participant,
 and the last one as soon as the run ends. It does no I/O and reads no clock of its own
 (the caller gives the times), so it is tested without a server; the room's stream
@@ -23,15 +24,31 @@ WALL_INTERVAL = 0.25  # seconds between two wall tiles of one participant
 FINAL_KINDS = ("done", "error")
 
 
+WALL_FILTERS = 8  # filters of an image run's first conv layer a tile shows (first input channel)
+
+
 def thumbnail(frame: dict[str, Any]) -> dict[str, Any]:
-    """The frame's boundary at half its side (every other cell): enough for a wall tile.
-    A frame without a boundary picture gives none."""
+    """The frame's picture, small enough for a wall tile: a run on points, its boundary at
+    half its side (every other cell); an image run, its first conv layer's filters (the
+    first WALL_FILTERS, first input channel). A frame without either gives none."""
+    if frame.get("filters"):
+        return filter_thumbnail(frame["filters"][0])
     side, boundary = frame.get("resolution"), frame.get("boundary")
     if not side or not boundary:
         return {}
     cells = np.frombuffer(base64.b64decode(boundary), dtype=np.uint8).reshape(side, side)
     small = np.ascontiguousarray(cells[::2, ::2])
     return {"resolution": small.shape[0], "boundary": base64.b64encode(small.tobytes()).decode("ascii")}
+
+
+def filter_thumbnail(filters: dict[str, Any]) -> dict[str, Any]:
+    """A frame's FilterSet (uint8 [filters][channels][size][size], 128 a weight of 0) as a
+    tile's grey squares: uint8 [n][size][size], the first WALL_FILTERS of its first channel."""
+    count, channels, size = filters["filters"], filters["channels"], filters["size"]
+    kernels = np.frombuffer(base64.b64decode(filters["data"]), dtype=np.uint8)
+    kernels = kernels.reshape(count, channels, size, size)[:WALL_FILTERS, 0]
+    return {"filters": kernels.shape[0], "filter_size": size,
+            "filter_data": base64.b64encode(np.ascontiguousarray(kernels).tobytes()).decode("ascii")}
 
 
 class WallRun:

@@ -117,12 +117,19 @@ PIXELS = ("Noise adds to every pixel a random Gaussian amount with this standard
           "(values stay within 0 to 1); the labels stay right.")
 
 
-def _suggested(n_train: int, n_val: int, n_test: int, epochs: int, layers: list[dict]) -> dict:
+def _suggested(n_train: int, n_val: int, n_test: int, epochs: int, layers: list[dict], rate: float) -> dict:
     return {"dataset": {"n_train": n_train, "n_val": n_val, "n_test": n_test},
-            "layers": layers, "training": {"optimizer": "adam", "learning_rate": 0.001,
+            "layers": layers, "training": {"optimizer": "adam", "learning_rate": rate,
                                            "batch_size": 32, "epochs": epochs}}
 
 
+# Starting points measured to learn in a few seconds (3 seeds each): the digits CNN keeps
+# the canvas's size through its convolutions ("same"), 11,034 parameters, 81-87 % test
+# accuracy in 15 epochs; the smaller one gets 82-86 % on shapes and all cells right.
+DIGITS_CNN = [{"type": "conv2d", "filters": 16, "kernel_size": 3, "padding": "same"},
+              {"type": "maxpool2d", "pool_size": 2},
+              {"type": "conv2d", "filters": 16, "kernel_size": 3, "padding": "same"},
+              {"type": "maxpool2d", "pool_size": 2}, {"type": "flatten"}, {"type": "dense", "units": 32}]
 SMALL_CNN = [{"type": "conv2d", "filters": 8, "kernel_size": 3}, {"type": "maxpool2d", "pool_size": 2},
              {"type": "conv2d", "filters": 16, "kernel_size": 3}, {"type": "maxpool2d", "pool_size": 2},
              {"type": "flatten"}, {"type": "dense", "units": 32}]
@@ -134,19 +141,19 @@ _IMAGES = [
                 PIXELS, (Param("canvas", 16, 8, 32, "side of the canvas, in pixels", integer=True),),
                 images.digits, "Ex4", input="image", class_names=images.DIGIT_CLASSES,
                 side_param="canvas", most=images.DIGITS_AVAILABLE,
-                suggested=_suggested(1000, 200, 300, 15, SMALL_CNN)),
+                suggested=_suggested(1000, 200, 300, 15, DIGITS_CNN, 0.005)),
     DatasetInfo("shapes", "Shapes", "multiclass",
                 "A circle, square, triangle or cross in each image, of any size, place, angle and "
                 "brightness.", PIXELS,
                 (Param("size", 24, 16, 32, "side of each image, in pixels", integer=True),),
                 images.shapes, input="image", class_names=images.SHAPE_CLASSES, side_param="size",
-                suggested=_suggested(1000, 200, 300, 10, SMALL_CNN)),
+                suggested=_suggested(1000, 200, 300, 10, SMALL_CNN, 0.01)),
     DatasetInfo("cells", "Cells: round or crenated", "binary",
                 "Fluorescence-like cells, round or crenated (spiky): a stand-in for the course's "
                 "red blood cells, good or bad.", PIXELS,
                 (Param("size", 32, 24, 48, "side of each image, in pixels", integer=True),),
                 images.cells, "Ex5", input="image", class_names=images.CELL_CLASSES, side_param="size",
-                suggested=_suggested(600, 150, 300, 15, SMALL_CNN)),
+                suggested=_suggested(600, 150, 300, 15, SMALL_CNN, 0.01)),
 ]
 
 DATASETS: dict[str, DatasetInfo] = {info.name: info for info in [*_ALL, *_IMAGES]}

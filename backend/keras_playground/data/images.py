@@ -99,6 +99,28 @@ def digits(n: int, rng: np.random.Generator, noise: float, *,
     return _finish(images, targets[pick], rng, noise)
 
 
+def digits_excluding(seed: int, drawn: int, n: int, rng: np.random.Generator, noise: float, *,
+                     canvas: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """Up to n digit images that a `digits` data set drawn from `seed` with `drawn` images in
+    all (n_train + n_val + n_test) does not use, each at a random offset drawn from `rng`:
+    a challenge's hidden test set, digits no participant trained on (another seed alone would
+    reuse training digits at other places). Such a data set takes
+    `default_rng(seed).permutation(DIGITS_AVAILABLE)[:drawn]` (its rng's first draw, as
+    `make_dataset` then `digits` draw it); the rest are unseen. Fewer than n when fewer remain."""
+    n, drawn = _count(n), _count(drawn)
+    canvas = _side(canvas, 8, 32, "canvas")
+    taken = np.random.default_rng(seed).permutation(DIGITS_AVAILABLE)[:drawn]
+    unseen = np.setdiff1d(np.arange(DIGITS_AVAILABLE), taken)
+    pick = rng.permutation(unseen)[:n]
+    source, targets = _digit_arrays()
+    offsets = rng.integers(0, canvas - 8 + 1, size=(len(pick), 2))
+    images = np.zeros((len(pick), canvas, canvas), dtype=np.float32)
+    rows = offsets[:, 0, None] + np.arange(8)
+    cols = offsets[:, 1, None] + np.arange(8)
+    images[np.arange(len(pick))[:, None, None], rows[:, :, None], cols[:, None, :]] = source[pick]
+    return _finish(images, targets[pick], rng, noise)
+
+
 # --------------------------------------------------------------------------------- shapes
 
 def _box(px: np.ndarray, py: np.ndarray, hx, hy) -> np.ndarray:
