@@ -14,7 +14,7 @@ from ..data import DATASETS, GALLERY, merged_params
 from ..data.drawing import MAX_DRAWING_SIDE, fit_drawing
 from ..data.validate import spec_problems
 from ..engine.control import Command
-from ..engine.convolution import convolve, output_side, side_formula
+from ..engine.convolution import convolve, side_formula
 from ..specs import Problem, RunSpec, SpecError, check_limits, check_range
 from .deps import ServiceDep, SettingsDep, TokenDep
 
@@ -82,8 +82,7 @@ def preview_convolve(request: ConvolveRequest):
             "output": base64.b64encode(scaled.tobytes()).decode("ascii"),
             "formula": {"height": side_formula(image.shape[0], k, request.stride, request.padding),
                         "width": side_formula(image.shape[1], k, request.stride, request.padding)},
-            "values": np.round(out, 4).tolist() if out.size <= 64 * 64 else None,
-            "same_side": output_side(image.shape[0], k, request.stride, request.padding) == image.shape[0]}
+            "values": np.round(out, 4).tolist() if out.size <= 64 * 64 else None}
 
 
 class PredictRequest(BaseModel):
