@@ -45,6 +45,20 @@ def test_a_comparison_with_another_step_uses_that_steps_run():
     assert not evaluate(claim, run([0.5])).holds  # no run of step 1: not shown to hold
 
 
+def test_a_margin_over_another_step_is_added_to_that_steps_figure():
+    claim = CLAIM.validate_python({"metric": "test_metric", "op": ">=", "step": 1, "by": 0.1})
+    assert describe(claim) == "test accuracy >= step 1's + 0.100"
+    dense = {1: run([0.5], test_metric=0.62)}
+    holds = evaluate(claim, run([0.5], test_metric=0.75), dense)
+    assert holds.holds and holds.measured == "0.750 (step 1: 0.620; difference +0.130)"
+    assert not evaluate(claim, run([0.5], test_metric=0.70), dense).holds  # higher, but by less than 0.1
+    assert not evaluate(claim, run([0.5], test_metric=0.75)).holds  # no run of step 1
+    lower = CLAIM.validate_python({"metric": "val_loss", "op": "<=", "step": 1, "by": -0.5})
+    assert describe(lower) == "validation loss <= step 1's - 0.500"
+    assert evaluate(lower, run([1.0]), {1: run([1.6])}).holds
+    assert not evaluate(lower, run([1.2]), {1: run([1.6])}).holds
+
+
 def test_shape_claims():
     minimum = CLAIM.validate_python({"shape": "val_loss_minimum_before", "fraction": 0.67})
     early = run([0.9, 0.5, 0.6, 0.7, 0.8, 0.9])  # lowest at epoch 2 of 6
@@ -67,6 +81,8 @@ def test_shape_claims():
     ({"metric": "parameters", "op": "==", "value": 3, "epoch": 1}, r"step 2 claims\[0\]: .*epoch applies"),
     ({"shape": "stopped_early", "befor": 30}, r"step 2 claims\[0\]\.before: Field required; .*claims\[0\]\.befor: Extra inputs"),
     ({"metric": "test_metric", "op": ">", "step": 2}, r"step 2 claims\[0\]\.step: 2 is not another step"),
+    ({"metric": "test_metric", "op": ">", "value": 0.5, "by": 0.1}, r"step 2 claims\[0\]: .*by \(a margin\) applies"),
+    ({"metric": "test_metric", "op": ">", "step": 1, "by": "inf"}, r"step 2 claims\[0\]\.by: Input should be a finite"),
 ])
 def test_a_bad_claim_stops_the_load_naming_the_file_step_and_field(tmp_path, claim, message):
     lesson = load_lessons(Limits())[0].model_dump(mode="json", by_alias=True)

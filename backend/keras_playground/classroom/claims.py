@@ -8,7 +8,9 @@ Two kinds of claim:
 
 - a comparison: `{"metric": "test_metric", "op": ">=", "value": 0.9}`, or against the
   same metric of another step of the lesson (1-based), trained with the same seeds:
-  `{"metric": "test_metric", "op": ">", "step": 1}`; `"op": "near"` takes `"within"`;
+  `{"metric": "test_metric", "op": ">", "step": 1}`, or by a margin: `"by": 0.1` adds 0.1 to
+  the other step's figure first ("higher than step 1's by 0.1 or more" with `">="`);
+  `"op": "near"` takes `"within"`;
   the series metrics take `"epoch"` (0: before the first update) instead of the end;
 - a shape of the curves: `{"shape": "val_loss_minimum_before", "fraction": 0.67}`,
   `{"shape": "stopped_early", "before": 300}`.
@@ -50,6 +52,7 @@ class Compare(_Strict):
     op: Op
     value: float | None = None
     step: int | None = Field(default=None, ge=1)  # another step of the lesson, 1-based
+    by: float | None = Field(default=None, allow_inf_nan=False)  # with step: added to the other step's figure (a margin; negative: less)
     within: float | None = Field(default=None, gt=0)  # for "near": |measured - target| <= within
     epoch: int | None = Field(default=None, ge=0)  # series metrics only: at this epoch, not the end
 
@@ -57,6 +60,8 @@ class Compare(_Strict):
     def _consistent(self) -> "Compare":
         if (self.value is None) == (self.step is None):
             raise ValueError("give exactly one of value (a number) and step (another step to compare with)")
+        if self.by is not None and self.step is None:
+            raise ValueError("by (a margin) applies to a comparison with another step, not with a value")
         if (self.op == "near") != (self.within is not None):
             raise ValueError('"within" goes with op "near", and op "near" needs it')
         if self.epoch is not None and self.metric not in SERIES:
@@ -124,6 +129,8 @@ def describe(claim: Compare | MinimumBefore | StoppedEarly, metric_name: str = "
     if claim.epoch is not None:
         what += " at epoch 0 (untrained)" if claim.epoch == 0 else f" at epoch {claim.epoch}"
     target = _fmt(claim.value) if claim.value is not None else f"step {claim.step}'s"
+    if claim.by is not None:
+        target += f" {'-' if claim.by < 0 else '+'} {_fmt(abs(claim.by))}"
     within = f" (within {_fmt(claim.within)})" if claim.within is not None else ""
     return f"{what} {_OPS[claim.op]} {target}{within}"
 
@@ -174,8 +181,11 @@ def evaluate(claim, run: RunResult, others: Mapping[int, RunResult] | None = Non
     mine = measure(run, claim.metric, claim.epoch)
     if claim.step is not None:
         other_run = (others or {}).get(claim.step)
-        target = None if other_run is None else measure(other_run, claim.metric, claim.epoch)
-        words = f"{_fmt(mine)} (step {claim.step}: {_fmt(target)})"
+        other = None if other_run is None else measure(other_run, claim.metric, claim.epoch)
+        target = None if other is None else other + (claim.by or 0.0)
+        words = f"{_fmt(mine)} (step {claim.step}: {_fmt(other)})"
+        if claim.by is not None and mine is not None and other is not None:
+            words = f"{_fmt(mine)} (step {claim.step}: {_fmt(other)}; difference {mine - other:+.3f})"
     else:
         target, words = claim.value, _fmt(mine)
     if mine is None or target is None:
