@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from . import generators, images
+from . import generators, images, microscopy
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class DatasetInfo:
     def n_classes(self, params: dict | None = None) -> int:
         """2 for binary, the `classes` parameter (or the named classes) for multi-class,
         0 for regression."""
-        if self.kind == "binary":
+        if self.kind in ("binary", "segmentation"):
             return 2
         if self.class_names:
             return len(self.class_names)
@@ -156,7 +156,35 @@ _IMAGES = [
                 suggested=_suggested(600, 150, 300, 15, SMALL_CNN, 0.01)),
 ]
 
-DATASETS: dict[str, DatasetInfo] = {info.name: info for info in [*_ALL, *_IMAGES]}
+MICROSCOPY = ("segmentation", "restoration")
+CAMERA = ("Noise is the camera's read-out noise: Gaussian, with this standard deviation, on top of the "
+          "shot noise of counting `photons` photons at full brightness (there even at noise 0).")
+_SCOPE = (Param("size", 64, 32, 128, "side of each image, in pixels (a multiple of 16)", integer=True),
+          Param("count", 8, 1, 20, "nuclei per image, on average"),
+          Param("radius", 6, 3, 12, "mean radius of a nucleus, in pixels"),
+          Param("blur", 1, 0, 3, "standard deviation of the microscope's blur (point-spread function), in pixels"),
+          Param("photons", 40, 2, 1000, "photons counted at full brightness: fewer, noisier"))
+_MICROSCOPE = [
+    DatasetInfo("nuclei", "Nuclei: segmentation", "segmentation",
+                "A synthetic fluorescence microscope: stained nuclei, some touching, on an uneven "
+                "background, blurred and noisy; each image with its exact masks (nucleus or not; "
+                "background, interior, boundary).", CAMERA, _SCOPE, microscopy.nuclei, "Ex6",
+                input="image", class_names=("background", "nucleus"), side_param="size",
+                suggested={"dataset": {"n_train": 24, "n_val": 8, "n_test": 8},
+                           "unet": {"depth": 2, "base_filters": 8, "output": "foreground", "patch": 64},
+                           "training": {"optimizer": "adam", "learning_rate": 0.005, "batch_size": 8,
+                                        "epochs": 40, "loss": "bce_dice"}}),
+    DatasetInfo("nuclei-denoise", "Nuclei: denoising", "restoration",
+                "The same microscope; the network learns the clean image from the noisy one, as "
+                "CARE does.", CAMERA, (*_SCOPE[:4], Param("photons", 10, 2, 1000, _SCOPE[4].doc)),
+                microscopy.nuclei, input="image", side_param="size",
+                suggested={"dataset": {"n_train": 48, "n_val": 8, "n_test": 8, "noise": 0.05},
+                           "unet": {"depth": 2, "base_filters": 8, "output": "restored", "patch": 64},
+                           "training": {"optimizer": "adam", "learning_rate": 0.003, "batch_size": 8,
+                                        "epochs": 60, "loss": "mse"}}),
+]
+
+DATASETS: dict[str, DatasetInfo] = {info.name: info for info in [*_ALL, *_IMAGES, *_MICROSCOPE]}
 CUSTOM = "custom"
 
 

@@ -71,6 +71,10 @@ def make_dataset(spec: DatasetSpec) -> Dataset:
         points = np.asarray(spec.points, dtype=float)
         points = points[rng.permutation(len(points))][:n]
         xy, labels = points[:, :2], points[:, 2].astype(np.int64)
+    elif DATASETS[spec.name].kind in ("segmentation", "restoration"):
+        # Labels are maps: the three classes of each pixel, or the clean image to restore.
+        scope = DATASETS[spec.name].generator(n, rng, spec.noise, **merged_params(spec))
+        xy, labels = scope.images, scope.classes if DATASETS[spec.name].kind == "segmentation" else scope.clean
     else:
         xy, labels = DATASETS[spec.name].generator(n, rng, spec.noise, **merged_params(spec))
     kind, n_classes = problem_of(spec)

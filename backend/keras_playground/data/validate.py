@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..specs import (IMAGE_ONLY, LayerShape, Limits, Problem, RunSpec, SpecError, format_bound, layer_shapes,
-                     parse_spec, range_problem, total_parameters)
-from .catalog import CUSTOM, DATASETS
+                     parse_spec, range_problem, total_parameters, unet_shapes)
+from .catalog import CUSTOM, DATASETS, MICROSCOPY
 from .dataset import merged_params, problem_of
 
 MAX_CLASSES = 5
@@ -14,7 +14,20 @@ LOSSES_BY_KIND = {
     "binary": ("binary_crossentropy", "mse", "mae"),
     "multiclass": ("categorical_crossentropy", "mse"),
     "regression": ("mse", "mae"),
+    # A U-Net's foreground; its three classes take categorical_crossentropy (see _unet_problems).
+    "segmentation": ("bce_dice", "binary_crossentropy", "dice"),
+    "restoration": ("mse", "mae"),
 }
+THREE_CLASS_LOSS = "categorical_crossentropy"
+
+
+def loss_of(spec: RunSpec, kind: str) -> str:
+    """The run's loss: its own, else the natural one of its problem (and output)."""
+    if spec.training.loss is not None:
+        return spec.training.loss
+    if spec.unet is not None and spec.unet.output == "three_class":
+        return THREE_CLASS_LOSS
+    return natural_loss(kind)
 
 
 def natural_loss(kind: str) -> str:
@@ -81,6 +94,11 @@ def network_shapes(spec: RunSpec, limits: Limits) -> tuple[list[LayerShape], lis
     """Each layer's output shape and parameters, the output layer last, and what cannot work:
     a layer that does not fit its input, image layers on points, too many parameters."""
     kind, n_classes = problem_of(spec.dataset)
+    if kind in MICROSCOPY:
+        return _unet_problems(spec, kind, limits)
+    if spec.unet is not None:
+        return [], [Problem(field="unet", message=(
+            f"a U-Net is for the microscopy data sets ({', '.join(UNET_DATASETS)}); use layers"))]
     shapes, problems = layer_shapes(input_shape(spec), spec.layers, n_classes if kind == "multiclass" else 1)
     info = DATASETS.get(spec.dataset.name)
     if info is None or info.input != "image":
@@ -96,6 +114,35 @@ def network_shapes(spec: RunSpec, limits: Limits) -> tuple[list[LayerShape], lis
     return shapes, problems
 
 
+def _unet_problems(spec: RunSpec, kind: str, limits: Limits) -> tuple[list[LayerShape], list[Problem]]:
+    """A microscopy run trains a U-Net: its output must fit the task, its patch the images."""
+    u = spec.unet
+    if u is None:
+        return [], [Problem(field="unet", message=(
+            f"{spec.dataset.name} trains a U-Net: give unet (depth, base_filters, output, ...), "
+            "see docs/run-spec.md"))]
+    problems = []
+    if spec.layers:
+        problems.append(Problem(field="layers", message="a U-Net run takes no layers: set its shape under unet"))
+    fits = ("restored",) if kind == "restoration" else ("foreground", "three_class")
+    if u.output not in fits:
+        problems.append(Problem(field="unet.output", message=(
+            f"{u.output!r} does not fit {kind}; use {' or '.join(repr(f) for f in fits)}")))
+    side = input_shape(spec)[0]
+    if u.patch > side:
+        problems.append(Problem(field="unet.patch", message=f"{u.patch} is larger than the images ({side} px)"))
+    loss = spec.training.loss
+    if u.output == "three_class" and loss not in (None, THREE_CLASS_LOSS):
+        problems.append(Problem(field="training.loss", message=(
+            f"three classes per pixel train with {THREE_CLASS_LOSS}, not {loss}")))
+    shapes = unet_shapes(u, side)
+    total = total_parameters(shapes)
+    if total > limits.max_parameters:
+        problems.append(Problem(field="unet", message=(
+            f"{total:,} parameters is above the maximum {limits.max_parameters:,}: lower depth or base_filters")))
+    return shapes, problems
+
+
 def _image_problems(spec: RunSpec, limits: Limits) -> list[Problem]:
     d, info = spec.dataset, DATASETS.get(spec.dataset.name)
     if info is None or info.input != "image":
@@ -108,13 +155,16 @@ def _image_problems(spec: RunSpec, limits: Limits) -> list[Problem]:
         problems.append(Problem(field="dataset", message=(
             f"n_train + n_val + n_test = {total} is more than the {info.most:,} images of {d.name}")))
     side = info.shape(merged_params(d))[0]
-    if side > limits.max_image_side:
+    # A U-Net trains on patches (at most max_patch): its images may be larger.
+    if side > limits.max_image_side and info.kind not in MICROSCOPY:
         problems.append(Problem(field=f"dataset.params.{info.side_param}", message=(
             f"{side} is above the maximum image side {limits.max_image_side}")))
     return problems
 
 
-IMAGE_DATASETS = tuple(name for name, info in DATASETS.items() if info.input == "image")
+IMAGE_DATASETS = tuple(name for name, info in DATASETS.items()
+                       if info.input == "image" and info.kind not in MICROSCOPY)
+UNET_DATASETS = tuple(name for name, info in DATASETS.items() if info.kind in MICROSCOPY)
 
 
 def spec_problems(spec: RunSpec, limits: Limits) -> tuple[list[LayerShape] | None, list[Problem]]:
@@ -128,7 +178,8 @@ def spec_problems(spec: RunSpec, limits: Limits) -> tuple[list[LayerShape] | Non
     if spec.training.loss is not None:
         kind, _ = problem_of(spec.dataset)
         allowed = LOSSES_BY_KIND[kind]
-        if spec.training.loss not in allowed:
+        three_class = spec.unet is not None and spec.unet.output == "three_class"
+        if spec.training.loss not in allowed and not three_class:
             problems.append(Problem(field="training.loss", message=(
                 f"{spec.training.loss} does not fit a {kind} problem; use {', '.join(allowed)}")))
     return shapes, problems

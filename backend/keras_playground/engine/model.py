@@ -115,11 +115,20 @@ def _hidden(layer, i: int, seed: int, regularizer) -> list[layers.Layer]:
 
 
 def build_model(spec: RunSpec, kind: str, n_classes: int, loss: str,
-                input_shape: tuple[int, ...] | None = None) -> keras.Sequential:
-    """A compiled Sequential for the spec; `loss` is one of specs.LOSSES; `input_shape`
-    (height, width, channels) for images, else the features' count."""
+                input_shape: tuple[int, ...] | None = None) -> keras.Model:
+    """A compiled Sequential for the spec (a U-Net for microscopy); `loss` is one of
+    specs.LOSSES; `input_shape` (height, width, channels) for images, else the features' count."""
     seed = spec.training.seed
     regularizer = _regularizer(spec)
+    if spec.unet is not None:
+        from .unet import build_unet, unet_loss, unet_metric  # microscopy only
+
+        with BUILD_LOCK:
+            model = build_unet(spec, lambda k: _kernel_init(seed, OUTPUT_LAYER if k is None else k),
+                               lambda k: dropout_seed(seed, k))
+            model.compile(optimizer=make_optimizer(spec), loss=unet_loss(loss),
+                          metrics=[unet_metric(spec.unet.output)], jit_compile=False)
+        return model
     with BUILD_LOCK:
         model = keras.Sequential(name="playground")
         model.add(keras.Input(shape=input_shape or (len(spec.features),)))
@@ -139,7 +148,15 @@ def build_model(spec: RunSpec, kind: str, n_classes: int, loss: str,
 
 
 def targets(labels: np.ndarray, kind: str, n_classes: int) -> np.ndarray:
-    """Labels as the model's targets: one-hot for multi-class, a column otherwise."""
+    """Labels as the model's targets: one-hot for multi-class, a column otherwise. Microscopy:
+    a class map (segmentation) as the foreground (n_classes 2) or one-hot over background,
+    interior, boundary (3); a clean image (restoration) as it is."""
+    if kind == "segmentation":
+        if n_classes == 3:
+            return np.eye(3, dtype="float32")[labels.astype(int)]
+        return (labels > 0).astype("float32")[..., None]
+    if kind == "restoration":
+        return np.asarray(labels, dtype="float32")
     if kind == "multiclass":
         return np.eye(n_classes, dtype="float32")[labels.astype(int)]
     return labels.astype("float32").reshape(-1, 1)
@@ -171,9 +188,10 @@ def _initial(layer: layers.Layer, variable, seed: int):
     raise AssertionError(f"the seeding scheme does not know {variable.path}")
 
 
-def initial_weights(model: keras.Sequential, seed: int) -> list:
+def initial_weights(model: keras.Model, seed: int) -> list:
     """The values `build_model` would give `model.variables` for training seed `seed`,
     computed without building a model (a shared program's run starts from these)."""
-    values = [_initial(layer, variable, seed) for layer in model.layers for variable in layer.variables]
+    values = {id(variable): _initial(layer, variable, seed) for layer in model.layers
+              for variable in layer.variables}
     assert len(values) == len(model.variables), "a layer kind the seeding scheme does not know"
-    return values
+    return [values[id(variable)] for variable in model.variables]

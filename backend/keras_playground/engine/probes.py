@@ -19,6 +19,7 @@ MAX_FILTER_CHANNELS = 8  # input channels of each filter sent
 FILTER_BUDGET = 12_000  # bytes of filters in one frame, all conv layers together, first ones first
 MAP_BUDGET = 20_000  # bytes of feature maps in one frame, all layers together
 MAX_MAPS = 16  # channels of one layer's output sent
+MICROSCOPY = ("segmentation", "restoration")
 
 
 def quantize(values, low, high):
@@ -132,3 +133,24 @@ class ImageProbe:
         return ([_spec_index(conv) for conv, _, _ in self.convs],
                 [(_spec_index(layer), kinds[type(layer)]) for layer, _, _ in self.maps],
                 [total for _, _, total in self.maps])
+
+
+class MapProbe:
+    """A U-Net's output for the probe image: probabilities (segmentation, each channel from
+    [0, 1]) or the restored image (from its own [low, high]). Inputs: (probe [1, h, w, 1])."""
+
+    def __init__(self, model: keras.Model, kind: str):
+        self._model, self.kind = model, kind
+
+    def probe(self, image):
+        out = tf.transpose(self._model(image, training=False)[0], (2, 0, 1))  # [channels][h][w]
+        if self.kind == "restoration":
+            low, high = tf.reduce_min(out), tf.reduce_max(out)
+        else:
+            low, high = tf.constant(0.0), tf.constant(1.0)
+        return quantize(out, low, high), low, high
+
+    def empty(self, image):
+        channels = self._model.output_shape[-1]
+        return (tf.zeros((channels, tf.shape(image)[1], tf.shape(image)[2]), tf.uint8),
+                tf.constant(0.0), tf.constant(1.0))

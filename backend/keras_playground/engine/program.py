@@ -20,7 +20,8 @@ import numpy as np
 import tensorflow as tf
 
 from .model import dense_layers, initial_weights
-from .probes import ImageProbe, PlaneProbe
+from .unet import foreground_of, hard_dice, hard_iou
+from .probes import MICROSCOPY, ImageProbe, MapProbe, PlaneProbe
 
 
 def evaluate(model: keras.Model, kind: str, x, y):
@@ -31,28 +32,59 @@ def evaluate(model: keras.Model, kind: str, x, y):
         metric = tf.reduce_mean(tf.cast(tf.equal(tf.cast(y_pred > 0.5, y.dtype), y), tf.float32))
     elif kind == "multiclass":
         metric = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(y_pred, -1), tf.argmax(y, -1)), tf.float32))
+    elif kind == "segmentation":
+        output = "foreground" if y.shape[-1] == 1 else "three_class"
+        metric = hard_dice(foreground_of(y, output), foreground_of(y_pred, output))
+    elif kind == "restoration":
+        metric = psnr(y, y_pred)
     else:
         metric = tf.reduce_mean(tf.abs(y_pred - y))
     return loss, metric
+
+
+def psnr(clean, restored):
+    """Mean PSNR (dB, data range 1) over the images."""
+    mse = tf.reduce_mean(tf.square(clean - restored), axis=(1, 2, 3))
+    return tf.reduce_mean(10.0 * tf.math.log(1.0 / tf.maximum(mse, 1e-12)) / tf.math.log(10.0))
+
+
+def extras(model: keras.Model, kind: str, x, y) -> dict:
+    """Microscopy's other figures on a set: IoU, pixel accuracy and what predicting "all
+    background" would score (segmentation); SSIM (restoration)."""
+    y_pred = model(x, training=False)
+    if kind == "restoration":
+        return {"val_ssim": tf.reduce_mean(tf.image.ssim(y, tf.clip_by_value(y_pred, 0.0, 1.5), max_val=1.0))}
+    output = "foreground" if y.shape[-1] == 1 else "three_class"
+    truth, prob = foreground_of(y, output) > 0.5, foreground_of(y_pred, output) > 0.5
+    return {"val_iou": hard_iou(tf.cast(truth, tf.float32), tf.cast(prob, tf.float32)),
+            "val_pixel_accuracy": tf.reduce_mean(tf.cast(tf.equal(truth, prob), tf.float32)),
+            "background_accuracy": 1.0 - tf.reduce_mean(tf.cast(truth, tf.float32))}
 
 
 class EpochProgram:
     """The compiled epoch of one architecture; `run` trains one epoch of a run's state."""
 
     def __init__(self, model: keras.Model, kind: str, *, n_train: int, batch_size: int,
-                 input_shape: tuple[int, ...], n_outputs: int, has_val: bool):
+                 input_shape: tuple[int, ...], n_outputs: int, has_val: bool,
+                 target_shape: tuple[int, ...] | None = None):
+        """`target_shape`: one target's shape when it is not (n_outputs,) (a U-Net's maps)."""
         self.model, self.kind = model, kind
         self.n_full, self.rest = divmod(n_train, batch_size)
         self.batch_size, self.input_shape, self.n_outputs = batch_size, tuple(input_shape), n_outputs
+        self.target_shape = tuple(target_shape or (n_outputs,))
         self.has_val = has_val
-        self.view = (ImageProbe(model, kind, self.input_shape) if len(self.input_shape) == 3
-                     else PlaneProbe(model, kind))
+        if kind in MICROSCOPY:
+            self.view = MapProbe(model, kind)
+        elif len(self.input_shape) == 3:
+            self.view = ImageProbe(model, kind, self.input_shape)
+        else:
+            self.view = PlaneProbe(model, kind)
         # Where each Dense layer's kernel and bias sit in a state (model.variables order).
         slot = {id(v): i for i, v in enumerate(model.variables)}
         self.weight_slots = [(slot[id(layer.kernel)], slot[id(layer.bias)]) for layer in dense_layers(model)]
         # Builds the optimizer, loss and metric variables outside the traced loop (as fit does).
         model._symbolic_build(data_batch=(np.zeros((batch_size, *self.input_shape), "float32"),
-                                          np.zeros((batch_size, n_outputs), "float32")))
+                                          np.zeros((batch_size, *self.target_shape), "float32")))
         self.variables = [*model.variables, *model.optimizer.variables]
         # Untouched optimizer slots (zeros for most, 0.1 for Adagrad's accumulators).
         self._initial_optimizer = [tf.identity(v.value) for v in model.optimizer.variables]
@@ -85,7 +117,7 @@ class EpochProgram:
         x, y = tf.gather(x, perm), tf.gather(y, perm)
         if n_full:
             xb = tf.reshape(x[:n_full * b], (n_full, b, *self.input_shape))
-            yb = tf.reshape(y[:n_full * b], (n_full, b, self.n_outputs))
+            yb = tf.reshape(y[:n_full * b], (n_full, b, *self.target_shape))
             for i in tf.range(n_full):
                 model.train_step((xb[i], yb[i]))
         if self.rest:  # model.fit's last, smaller batch
@@ -103,6 +135,8 @@ class EpochProgram:
         result = {"loss": logs["loss"], "metric": logs[next(k for k in logs if k != "loss")]}
         if self.has_val:
             result["val_loss"], result["val_metric"] = evaluate(self.model, self.kind, xv, yv)
+            if self.kind in MICROSCOPY:
+                result["extras"] = extras(self.model, self.kind, xv, yv)
         result["frame"] = tf.cond(want_frame, lambda: self.view.probe(*view_inputs),
                                   lambda: self.view.empty(*view_inputs))
         return result, [tf.identity(v) for v in self.variables]

@@ -19,9 +19,10 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from ..data import gallery_split, input_shape, make_dataset, natural_loss, network_inputs
+from ..data import gallery_split, input_shape, loss_of, make_dataset, network_inputs
 from ..specs import DoneEvent, EpochEvent, Event, FrameEvent, LayerWeights, RunSpec, StartEvent
 from .frames import image_frame, plane_frame, plane_grid
+from .microscopy import MICROSCOPY, map_frame, microscopy_scores, patches
 from .model import build_model, output_units, targets
 from .names import metric_name
 from .pool import PROGRAMS, ProgramPool
@@ -41,7 +42,10 @@ class TrainingSession:
         self.spec = spec
         self.data = data = make_dataset(spec.dataset)
         self.kind, self.n_classes = data.kind, data.n_classes
-        self.loss_name = spec.training.loss or natural_loss(self.kind)
+        self.microscopy = self.kind in MICROSCOPY
+        if self.microscopy and spec.unet.output == "three_class":
+            self.n_classes = 3  # background, interior, boundary per pixel
+        self.loss_name = loss_of(spec, self.kind)
         # Training runs on a program shared by runs of the same architecture; this run's
         # own Keras model is built only when asked for (saving, inspection).
         self._model = None
@@ -67,7 +71,15 @@ class TrainingSession:
         if self.kind == "regression":
             out_range = (float(np.min(data.y_train)), float(np.max(data.y_train)))
         self.output_range = out_range
-        if self.images:
+        if self.microscopy:
+            # The probe: the first validation image (else test, else training), whole.
+            self.probe_index = 0
+            x, _ = gallery_split(data)
+            self._view_inputs = (tf.constant(x[:1]),)
+            self._patch_rng = np.random.default_rng(spec.training.seed + 1)
+            self._train_x = network_inputs(data.x_train, spec.features, data.input)
+            self._train_y = targets(data.y_train, self.kind, self.n_classes)
+        elif self.images:
             # The gallery (and the probes to pick from): the same images the page draws.
             x, self.gallery_labels = gallery_split(data)
             self._gallery = tf.constant(x)
@@ -101,13 +113,18 @@ class TrainingSession:
         return (self.input_shape, tuple(tuple(layer.model_dump().items()) for layer in s.layers),
                 self.kind, self.n_classes, self.loss_name, t.optimizer, t.momentum,
                 t.regularization, t.regularization_rate, s.dataset.n_train, t.batch_size,
-                s.dataset.n_val > 0, tuple(t.augment.model_dump().items()) if self.images else ())
+                s.dataset.n_val > 0, tuple(t.augment.model_dump().items()) if self.images else (),
+                tuple(s.unet.model_dump().items()) if s.unet else ())
 
     def _new_program(self) -> EpochProgram:
         spec = self.spec
         template = build_model(spec, self.kind, self.n_classes, self.loss_name, self.input_shape)
-        return EpochProgram(template, self.kind, n_train=spec.dataset.n_train,
-                            batch_size=spec.training.batch_size, input_shape=self.input_shape,
+        shape, target = self.input_shape, None
+        if self.microscopy:  # trains on patches; the targets are maps
+            shape = (spec.unet.patch, spec.unet.patch, 1)
+            target = (spec.unet.patch, spec.unet.patch, self._train_y.shape[-1])
+        return EpochProgram(template, self.kind, n_train=spec.dataset.n_train, target_shape=target,
+                            batch_size=spec.training.batch_size, input_shape=shape,
                             n_outputs=output_units(self.kind, self.n_classes),
                             has_val=spec.dataset.n_val > 0)
 
@@ -188,7 +205,8 @@ class TrainingSession:
             if self.spec.dataset.n_val > 0:
                 val_loss, val_metric = (_finite(v) for v in evaluate(program.model, self.kind, self._xv, self._yv))
             probe = tf.nest.map_structure(lambda t: t.numpy(), program.probe(*self._view_inputs))
-            self._layer_indices = program.view.layer_indices() if self.images else None
+            self._layer_indices = (program.view.layer_indices()
+                                   if self.images and not self.microscopy else None)
         start = StartEvent(loss=_finite(loss), metric=_finite(metric), val_loss=val_loss, val_metric=val_metric)
         return [start, self._frame(probe)]
 
@@ -208,17 +226,21 @@ class TrainingSession:
                 else np.arange(self.spec.dataset.n_train))
         want_frame = self._frame_due()
         started = time.perf_counter()
+        if self.microscopy:  # new random patches (and quarter turns, flips) every epoch
+            xp, yp = patches(self._train_x, self._train_y, self.spec.unet.patch, self._patch_rng)
+            self._x, self._y = tf.constant(xp), tf.constant(yp)
         with self._borrow() as program:
             self._ensure_state(program)
             out, self._state = program.run(self._state, self._x, self._y, tf.constant(perm, tf.int32),
                                            self._xv, self._yv, self._view_inputs, want_frame)
-            if self.images and not hasattr(self, "_layer_indices"):
+            if self.images and not self.microscopy and not hasattr(self, "_layer_indices"):
                 self._layer_indices = program.view.layer_indices()
         event = EpochEvent(
             epoch=self.epoch, loss=_finite(out["loss"]), metric=_finite(out["metric"]),
             val_loss=_finite(out["val_loss"]) if "val_loss" in out else None,
             val_metric=_finite(out["val_metric"]) if "val_metric" in out else None,
-            learning_rate=self.learning_rate, seconds=time.perf_counter() - started)
+            learning_rate=self.learning_rate, seconds=time.perf_counter() - started,
+            extras={k: _finite(v) for k, v in out["extras"].items()} if "extras" in out else None)
         self.history.append(event)
         events: list[Event] = [event]
         if event.loss is None:
@@ -265,6 +287,8 @@ class TrainingSession:
             interval = 1.0 / self.max_frames_per_second
             self._next_frame_at = max(self._next_frame_at + interval, now + interval / 2)
         self._frame_epoch = self.epoch
+        if self.microscopy:
+            return map_frame(self.epoch, probe, self.probe_index)
         if self.images:
             conv_layers, map_layers, map_totals = self._layer_indices
             return image_frame(self.epoch, probe, conv_layers=conv_layers, map_layers=map_layers,
@@ -295,6 +319,7 @@ class TrainingSession:
         # With early stopping, the figures are those of the epoch whose weights were kept.
         last = self.history[self.best_epoch - 1] if self._restore_best() else self.last_finite
         test_loss = test_metric = matrix = per_class = None
+        scores: dict = {}
         with self._borrow() as program:
             self._ensure_state(program)
             program.load(self._state)
@@ -305,7 +330,9 @@ class TrainingSession:
                 y = tf.constant(targets(self.data.y_test, self.kind, self.n_classes))
                 loss, metric = evaluate(model, self.kind, x, y)
                 test_loss, test_metric = _finite(loss), _finite(metric)
-                if self.kind != "regression":
+                if self.microscopy:
+                    scores = microscopy_scores(self.kind, model(x, training=False).numpy(), self.data)
+                elif self.kind != "regression":
                     matrix = self._confusion_matrix(model(x, training=False).numpy(), self.data.y_test)
                     per_class = [round(row[i] / sum(row), 4) if sum(row) else None
                                  for i, row in enumerate(matrix)]
@@ -318,7 +345,7 @@ class TrainingSession:
             val_loss=last.val_loss if last else None, val_metric=last.val_metric if last else None,
             test_loss=test_loss, test_metric=test_metric, metric_name=metric_name(self.kind),
             confusion_matrix=matrix, parameters=parameters, message=message, best_epoch=self.best_epoch,
-            per_class_accuracy=per_class)
+            per_class_accuracy=per_class, **scores)
 
     def _confusion_matrix(self, outputs: np.ndarray, labels: np.ndarray) -> list[list[int]]:
         """[true class][predicted class] counts."""

@@ -32,6 +32,9 @@ class EpochEvent(BaseModel):
     val_metric: float | None = None
     learning_rate: float
     seconds: float  # wall time of this epoch's training
+    # Microscopy: more figures on the validation images, e.g. val_iou, val_pixel_accuracy,
+    # background_accuracy (of predicting "all background"), val_ssim.
+    extras: dict[str, float | None] | None = None
 
 
 class StartEvent(BaseModel):
@@ -86,6 +89,18 @@ class Probe(BaseModel):
     probabilities: list[float]
 
 
+class ImageMap(BaseModel):
+    """An image the network puts out (a probability map, a restored image), base64 of uint8
+    [channels][height][width], each channel mapped from [low, high]."""
+
+    height: int
+    width: int
+    channels: int
+    low: float
+    high: float
+    data: str
+
+
 class Gallery(BaseModel):
     """Predictions on the first `total` test images, the misclassified ones first."""
 
@@ -122,6 +137,9 @@ class FrameEvent(BaseModel):
     feature_maps: list[FeatureMaps] | None = None
     probe: Probe | None = None
     gallery: Gallery | None = None
+    # Microscopy: the network's output for the probe image (validation image `probe_index`).
+    output: ImageMap | None = None
+    probe_index: int | None = None
 
 
 class DoneEvent(BaseModel):
@@ -134,7 +152,7 @@ class DoneEvent(BaseModel):
     val_metric: float | None
     test_loss: float | None
     test_metric: float | None
-    metric_name: Literal["accuracy", "mae"]
+    metric_name: Literal["accuracy", "mae", "dice", "psnr"]
     confusion_matrix: list[list[int]] | None  # [true][predicted], test set
     parameters: int
     message: str | None = None
@@ -144,6 +162,20 @@ class DoneEvent(BaseModel):
     # Classification: the share of each true class's test examples predicted right (null for
     # a class with no test example), in class order.
     per_class_accuracy: list[float | None] | None = None
+    # Microscopy, on the test images: segmentation `dice`, `iou`, `pixel_accuracy`,
+    # `background_accuracy`, `instance_f1` (matched at IoU 0.5), `instances` (found) and
+    # `true_instances`; restoration `psnr`, `ssim`. `baselines` holds what classical methods
+    # reach on the same images: {"otsu": {"dice": ...}} or {"gaussian": {"psnr", "ssim"}, ...}.
+    dice: float | None = None
+    iou: float | None = None
+    pixel_accuracy: float | None = None
+    background_accuracy: float | None = None
+    instance_f1: float | None = None
+    instances: int | None = None
+    true_instances: int | None = None
+    psnr: float | None = None
+    ssim: float | None = None
+    baselines: dict[str, dict[str, float]] | None = None
 
 
 class ErrorEvent(BaseModel):

@@ -181,3 +181,29 @@ def layer_shapes(input_shape: tuple[int, ...], layers: list, outputs: int) -> tu
 
 def total_parameters(shapes: list[LayerShape]) -> int:
     return sum(s.parameters for s in shapes)
+
+
+def unet_shapes(unet, side: int) -> list[LayerShape]:
+    """A U-Net's blocks as Keras builds them (engine/unet.py): each level's two 3x3
+    convolutions on the way down, the bottom, each level's up-convolution and two 3x3
+    convolutions on the way up, the 1x1 output; shapes for a `side` x `side` image."""
+    out_channels = 3 if unet.output == "three_class" else 1
+
+    def conv(c_in: int, f: int) -> int:  # 3x3, then batch normalization (4 numbers a channel) or a bias
+        return 9 * c_in * f + (4 * f if unet.batchnorm else f)
+
+    shapes, c = [], 1
+    for level in range(unet.depth):
+        f, s = unet.base_filters * 2 ** level, side // 2 ** level
+        shapes.append(LayerShape(f"down {level + 1}", (s, s, f), conv(c, f) + conv(f, f)))
+        c = f
+    f, s = unet.base_filters * 2 ** unet.depth, side // 2 ** unet.depth
+    shapes.append(LayerShape("bottom", (s, s, f), conv(c, f) + conv(f, f)))
+    c = f
+    for level in reversed(range(unet.depth)):
+        f, s = unet.base_filters * 2 ** level, side // 2 ** level
+        up = 4 * c * f + f  # the 2x2 up-convolution, then the skip doubles the channels
+        shapes.append(LayerShape(f"up {level + 1}", (s, s, f), up + conv(2 * f, f) + conv(f, f)))
+        c = f
+    shapes.append(LayerShape("output", (side, side, out_channels), c * out_channels + out_channels))
+    return shapes

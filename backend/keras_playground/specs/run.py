@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import Problem, SpecError, field_path, range_problem
 from .layers import LAYER_MODELS, AnyLayer, DenseLayer
-from .vocab import Feature, LossName, OptimizerName, Regularization
+from .vocab import Feature, LossName, OptimizerName, Regularization, UNetOutput
 
 
 class Limits(BaseModel):
@@ -43,6 +43,10 @@ class Limits(BaseModel):
     max_image_side: int = 48
     max_shift: float = 0.3  # augmentation: a share of the image's side
     max_rotation: float = 45.0  # augmentation: degrees either way
+    max_unet_depth: int = 4  # poolings of a U-Net
+    max_base_filters: int = 32  # a U-Net's filters at its first level (doubled at each level down)
+    min_patch: int = 16  # side of the patches a U-Net trains on
+    max_patch: int = 128
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -75,6 +79,20 @@ class AugmentSpec(_Strict):
         return bool(self.shift or self.flip or self.rotate)
 
 
+class UNetSpec(_Strict):
+    """A small U-Net for microscopy (segmentation, restoration): `depth` poolings down and as
+    many up-convolutions back, two 3x3 convolutions a level, `base_filters` at the top level,
+    doubled at each level down, skip connections across. Trained on random `patch` x `patch`
+    crops of the training images, flipped and turned by quarter turns at random."""
+
+    depth: int = 2
+    base_filters: int = 8
+    batchnorm: bool = True
+    dropout: float = 0.0  # at the bottom of the U
+    output: UNetOutput = "foreground"
+    patch: int = 64
+
+
 class TrainingSpec(_Strict):
     optimizer: OptimizerName = "adam"
     learning_rate: float = 0.01
@@ -95,6 +113,7 @@ class RunSpec(_Strict):
     dataset: DatasetSpec = Field(default_factory=DatasetSpec)
     features: list[Feature] = Field(default_factory=lambda: ["x1", "x2"])
     layers: list[AnyLayer] = Field(default_factory=list)  # hidden layers; the output layer follows
+    unet: UNetSpec | None = None  # microscopy data sets: the network is a U-Net instead of layers
     training: TrainingSpec = Field(default_factory=TrainingSpec)
 
 
@@ -163,6 +182,15 @@ def check_limits(spec: RunSpec, limits: Limits) -> list[Problem]:
     for i, layer in enumerate(spec.layers):
         for name, low, high in _layer_bounds(layer, limits):
             rng(f"layers[{i}].{name}", getattr(layer, name), low, high)
+    if spec.unet is not None:
+        u = spec.unet
+        rng("unet.depth", u.depth, 1, limits.max_unet_depth)
+        rng("unet.base_filters", u.base_filters, 1, limits.max_base_filters)
+        rng("unet.dropout", u.dropout, 0, limits.max_dropout)
+        rng("unet.patch", u.patch, limits.min_patch, limits.max_patch)
+        if u.patch % 2 ** u.depth:
+            problems.append(Problem(field="unet.patch", message=(
+                f"{u.patch} is not a multiple of 2^depth = {2 ** u.depth}: each pooling halves it")))
     a = t.augment
     rng("training.augment.shift", a.shift, 0, limits.max_shift)
     rng("training.augment.rotate", a.rotate, 0, limits.max_rotation)
