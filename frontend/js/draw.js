@@ -2,7 +2,10 @@
 // white on black as the data sets' images are, and the current run's answer for it
 // (POST /api/runs/{id}/predict with `fit`: the server crops the drawing to its ink and
 // scales it as the data set's figures): the class, the probability of each class and the
-// image as the network saw it. Everything shown is text or canvas pixels, never HTML.
+// image as the network saw it. A picture can be uploaded instead: it is fitted into the pad
+// and made grey (light on dark as drawn, or inverted for dark ink on light paper), then
+// classified like a drawing. Everything shown is text or canvas pixels, never HTML (an
+// uploaded file's name is never shown).
 
 import { decodeBase64 } from "./grid.js";
 
@@ -10,6 +13,30 @@ const PAD = 192; // the pad's side in canvas pixels
 const MAX_SENT = 64; // the server takes drawings of at most 64x64 pixels (and checks it)
 const AFTER_STROKE_MS = 300; // classify this long after the last stroke
 const EPOCH_GAP_MS = 1500; // while a run trains, ask again at most this often (new epochs)
+const MAX_UPLOAD_MB = 5; // the largest picture file the pad takes
+const MAX_UPLOAD_PIXELS = 50e6; // and the most pixels it may decode to
+
+/** `bitmap` fitted (whole, centred) into a side x side square and made grey (0.299 R + 0.587 G
+ * + 0.114 B over a ground of black, or white when `invert`, then inverted): the pad's pixels. */
+export function greyPicture(bitmap, side, invert) {
+  const work = document.createElement("canvas");
+  work.width = work.height = side;
+  const w = work.getContext("2d", { willReadFrequently: true });
+  w.fillStyle = invert ? "#fff" : "#000";
+  w.fillRect(0, 0, side, side);
+  const fit = Math.min(side / bitmap.width, side / bitmap.height);
+  const dw = Math.max(1, Math.round(bitmap.width * fit)), dh = Math.max(1, Math.round(bitmap.height * fit));
+  w.imageSmoothingQuality = "high";
+  w.drawImage(bitmap, Math.floor((side - dw) / 2), Math.floor((side - dh) / 2), dw, dh);
+  const image = w.getImageData(0, 0, side, side);
+  const px = image.data;
+  for (let i = 0; i < px.length; i += 4) {
+    const grey = Math.round(0.299 * px[i] + 0.587 * px[i + 1] + 0.114 * px[i + 2]);
+    px[i] = px[i + 1] = px[i + 2] = invert ? 255 - grey : grey;
+    px[i + 3] = 255;
+  }
+  return image;
+}
 
 /** An element with attributes and children (strings become text nodes, never HTML). */
 export function el(tag, attrs = {}, ...children) {
@@ -84,6 +111,11 @@ export function createDrawPanel(ctx, calls, onDrawn) {
   const clear = el("button", { type: "button", text: "Clear" });
   const classify = el("button", { type: "button", className: "primary", text: "Classify" });
   const status = el("p", { className: "hint", "aria-live": "polite" });
+  const file = el("input", { type: "file", accept: "image/*", "data-testid": "draw-upload" });
+  const invert = el("input", { type: "checkbox", "data-testid": "draw-invert" });
+  const upload = el("div", { className: "draw-upload" },
+    el("label", { className: "draw-file" }, "Upload an image ", file),
+    el("label", { className: "draw-invert" }, invert, " dark ink on light paper"));
   const error = el("p", { className: "field-error", role: "alert" });
   const verdict = el("p", { className: "draw-verdict" });
   const bars = el("ol", { className: "draw-bars", "aria-label": "Probability of each class" });
@@ -96,12 +128,13 @@ export function createDrawPanel(ctx, calls, onDrawn) {
     el("h3", { text: "Draw to classify" }),
     status,
     el("div", { className: "draw-body" },
-      el("div", { className: "draw-left" }, pad, el("div", { className: "tool-buttons" }, clear, classify)),
+      el("div", { className: "draw-left" }, pad, el("div", { className: "tool-buttons" }, clear, classify), upload),
       el("div", { className: "draw-right" }, result, seenFigure)),
     error);
 
   let ink = false, stroke = null, timer = 0, ticket = 0, busy = false, lastAsked = 0, runKey = null;
   let askedEpoch = null; // the run's epoch when the drawing was last sent
+  let picture = null; // the uploaded picture while it is what the pad shows (the checkbox redraws it)
 
   function blank() {
     g.fillStyle = "#000";
@@ -123,6 +156,8 @@ export function createDrawPanel(ctx, calls, onDrawn) {
     event.preventDefault();
     pad.setPointerCapture?.(event.pointerId);
     clearTimeout(timer);
+    picture?.close();
+    picture = null; // drawn on: the checkbox no longer redraws the upload
     stroke = at(event);
     Object.assign(g, { strokeStyle: "#fff", fillStyle: "#fff", lineWidth: lineWidth(), lineCap: "round", lineJoin: "round" });
     g.beginPath();
@@ -149,10 +184,54 @@ export function createDrawPanel(ctx, calls, onDrawn) {
   pad.addEventListener("pointerup", end);
   pad.addEventListener("pointercancel", end);
 
+  /** The uploaded picture on the pad, then its answer as after a stroke. */
+  function showPicture() {
+    blank();
+    g.putImageData(greyPicture(picture, PAD, invert.checked), 0, 0);
+    ink = true;
+    error.textContent = "";
+    onDrawn();
+    clearTimeout(timer);
+    if (ctx.getRun()) run(); else update();
+  }
+
+  file.onchange = async () => {
+    const chosen = file.files?.[0];
+    if (!chosen) return;
+    error.textContent = "";
+    if (chosen.size > MAX_UPLOAD_MB * 1024 * 1024) {
+      error.textContent = `That file is ${(chosen.size / 1024 / 1024).toFixed(1)} MB: upload an image of at most `
+        + `${MAX_UPLOAD_MB} MB.`;
+      file.value = "";
+      return;
+    }
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(chosen);
+    } catch {
+      error.textContent = "That file could not be read as an image (try a PNG or a JPEG).";
+      file.value = "";
+      return;
+    }
+    if (bitmap.width * bitmap.height > MAX_UPLOAD_PIXELS) {
+      bitmap.close();
+      error.textContent = "That image has too many pixels: upload a smaller one.";
+      file.value = "";
+      return;
+    }
+    picture?.close();
+    picture = bitmap;
+    showPicture();
+  };
+  invert.onchange = () => { if (picture) showPicture(); };
+
   clear.onclick = () => {
     clearTimeout(timer);
     ticket++;
     blank();
+    picture?.close();
+    picture = null;
+    file.value = "";
     ink = false;
     showResult(null);
     error.textContent = "";

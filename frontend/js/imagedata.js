@@ -19,6 +19,16 @@ function dataSpec(spec) {
   return sent;
 }
 
+/** The images a run of `spec` trains on and is tested on (POST /api/preview/data), checked
+ * and decoded: {classes, shape, h, w, train, gallery, trainBytes, galleryBytes}. Throws when
+ * the server's answer cannot be read. The page's data panel and the demo screen use it. */
+export async function previewImages(api, spec) {
+  const answer = coerceImagePreview(await api.previewData(dataSpec(spec)));
+  if (!answer) throw new Error("The server's images could not be read.");
+  const [h, w] = answer.shape;
+  return { ...answer, h, w, trainBytes: decodeBase64(answer.train.images), galleryBytes: decodeBase64(answer.gallery.images) };
+}
+
 /** hooks: {catalog, api, edit(change), onData(data): new images were previewed (or null)}. */
 export function createImageData({ catalog, api, edit, onData }) {
   const { limits } = catalog;
@@ -45,12 +55,9 @@ export function createImageData({ catalog, api, edit, onData }) {
     onData(null);
     $("train-images").replaceChildren(textEl("p", "Drawing the images…", "hint"));
     try {
-      const answer = coerceImagePreview(await api.previewData(dataSpec(spec)));
+      const previewed = await previewImages(api, spec);
       if (ticket !== request) return;
-      if (!answer) throw new Error("The server's images could not be read.");
-      const [h, w] = answer.shape;
-      data = { ...answer, h, w,
-        trainBytes: decodeBase64(answer.train.images), galleryBytes: decodeBase64(answer.gallery.images) };
+      data = previewed;
       drawGrid();
       report("data", []);
       onData(data);

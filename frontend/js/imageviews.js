@@ -2,7 +2,9 @@
 // (the first layer's change visibly, frame by frame), the feature maps of the probe image
 // layer by layer, the probe with its true class and the network's probabilities, and the
 // gallery of test images (gallery.js). Clicking a gallery image makes it the probe: the run
-// answers for it at once (POST /api/runs/{id}/predict) and its frames follow it.
+// answers for it at once (POST /api/runs/{id}/predict) and its frames follow it. The
+// demo screen shows the same views, larger, in its own elements (`roots`, `scale`); the
+// confusion matrix at a run's end (`confusionTable`) is the participant page's and its.
 
 import { DIVERGING, SEQUENTIAL } from "./colors.js";
 import { createGallery } from "./gallery.js";
@@ -13,20 +15,57 @@ import { decodeBase64, paint, pixelCanvas, textEl } from "./pixels.js";
 const $ = (id) => document.getElementById(id);
 const GAP = 1; // canvas pixels between two filters' cells
 
-/** Zoom for a canvas of `side` pixels to be shown about `target` CSS pixels wide. */
-const zoom = (side, target) => Math.max(1, Math.min(12, Math.floor(target / side)));
+/** Zoom for a canvas of `side` pixels to be shown about `target` CSS pixels wide (at most `most`). */
+const zoom = (side, target, most = 12) => Math.max(1, Math.min(most, Math.floor(target / side)));
 
-function sized(canvas, w, h, target) {
-  const z = zoom(Math.max(w, h), target);
+function sized(canvas, w, h, target, most = 12) {
+  const z = zoom(Math.max(w, h), target, most);
   canvas.style.width = `${w * z}px`;
   canvas.style.height = `${h * z}px`;
   return canvas;
 }
 
-/** hooks: {api, data(): the previewed images or null, run(): {id, token} or null}. */
-export function createImageViews({ api, data, run }) {
-  const filtersRoot = $("filters"), mapsRoot = $("feature-maps"), probeRoot = $("probe");
-  const gallery = createGallery({ root: $("gallery"), summary: $("gallery-summary"), onPick: pick });
+/** The confusion matrix (counts) as a table; an image data set names its classes and adds
+ * each one's accuracy (`perClass`). Every cell is text. */
+export function confusionTable(matrix, classes = null, perClass = null) {
+  const name = (i) => (classes?.[i] === undefined ? `class ${i}` : String(classes[i]));
+  const table = document.createElement("table");
+  table.createCaption().textContent = "Test set: true class (rows) × predicted (columns)"
+    + (perClass ? "; each class's accuracy" : "");
+  const head = table.createTHead().insertRow();
+  head.insertCell().textContent = "";
+  matrix.forEach((_, j) => { head.insertCell().textContent = classes ? name(j) : `predicted ${j}`; });
+  if (perClass) head.insertCell().textContent = "accuracy";
+  const total = matrix.flat().reduce((a, b) => a + b, 0) || 1;
+  const body = table.createTBody();
+  matrix.forEach((row, i) => {
+    const tr = body.insertRow();
+    tr.insertCell().textContent = name(i);
+    row.forEach((count, j) => {
+      const cell = tr.insertCell();
+      cell.textContent = count;
+      cell.className = i === j ? "hit" : count ? "miss" : "";
+      cell.style.setProperty("--share", String(count / total));
+    });
+    if (perClass) {
+      const share = perClass[i];
+      tr.insertCell().textContent = typeof share === "number" ? `${(share * 100).toFixed(0)} %` : "–";
+    }
+  });
+  return table;
+}
+
+/** The participant page's elements for the views. */
+const PAGE_ROOTS = () => ({ filters: $("filters"), maps: $("feature-maps"), probe: $("probe"), gallery: $("gallery"),
+  summary: $("gallery-summary") });
+
+/** hooks: {api, data(): the previewed images or null, run(): {id, token} or null; optional:
+ * roots ({filters, maps, probe, gallery, summary}: elements, the page's by default), scale
+ * (the views' sizes times this), onProblem(problems) (a failed answer; the page's list by default)}. */
+export function createImageViews({ api, data, run, roots = PAGE_ROOTS(), scale = 1,
+  onProblem = (problems) => report("predict", problems) }) {
+  const filtersRoot = roots.filters, mapsRoot = roots.maps, probeRoot = roots.probe;
+  const gallery = createGallery({ root: roots.gallery, summary: roots.summary, onPick: pick });
   let mapsKey = null, filtersKey = null;
   let mapCanvases = [], filterCanvases = [];
   let lastFrame = null;
@@ -64,7 +103,8 @@ export function createImageViews({ api, data, run }) {
         }
       }
       paint(canvas, full, 0, height, width, DIVERGING);
-      const z = Math.max(1, Math.min(12, Math.floor(40 / k), Math.floor(360 / width), Math.floor(480 / height)));
+      const z = Math.max(1, Math.min(Math.round(12 * scale), Math.floor((40 * scale) / k), Math.floor((360 * scale) / width),
+        Math.floor((480 * scale) / height)));
       canvas.style.width = `${width * z}px`;
       canvas.style.height = `${height * z}px`;
       canvas.title = `weights from ${(-f.scale).toPrecision(2)} (orange) to ${f.scale.toPrecision(2)} (blue); white is 0`;
@@ -84,7 +124,8 @@ export function createImageViews({ api, data, run }) {
         const shown = m.channels === 1 ? "1 map" : `${m.channels} of ${m.total} maps`;
         const row = document.createElement("div");
         row.className = "map-row";
-        const canvases = Array.from({ length: m.channels }, () => sized(pixelCanvas(m.height, m.width, "map"), m.width, m.height, 44));
+        const canvases = Array.from({ length: m.channels },
+          () => sized(pixelCanvas(m.height, m.width, "map"), m.width, m.height, 44 * scale, 12 * scale));
         mapCanvases.push(canvases);
         row.append(...canvases);
         block.append(textEl("figcaption", `layer ${m.layer + 1}, ${m.type} ${m.height}×${m.width}, ${shown}`), row);
@@ -107,7 +148,8 @@ export function createImageViews({ api, data, run }) {
   function drawProbe({ bytes, offset, truth, probabilities, note }) {
     const d = data();
     if (!d) return;
-    const image = sized(paint(pixelCanvas(d.h, d.w, "probe-image"), bytes, offset, d.h, d.w), d.w, d.h, 112);
+    const image = sized(paint(pixelCanvas(d.h, d.w, "probe-image"), bytes, offset, d.h, d.w), d.w, d.h,
+      112 * scale, 12 * scale);
     const best = probabilities?.length ? probabilities.indexOf(Math.max(...probabilities)) : -1;
     const head = document.createElement("div");
     head.className = "probe-head";
@@ -174,10 +216,10 @@ export function createImageViews({ api, data, run }) {
     }
     try {
       const answer = await api.predict(current.id, current.token, { index: k });
-      report("predict", []);
+      onProblem([]);
       showAnswer(answer, d.gallery.labels[k], `test image ${k}, now the probe`);
     } catch (err) {
-      report("predict", problemsOf(err));
+      onProblem(problemsOf(err));
     }
   }
 

@@ -2,10 +2,18 @@
 // run of its spec draws, from POST /api/preview/data) with the data set's true boundary
 // dashed when the server knows one; its epoch and figures named and formatted by its
 // problem kind; its state in words; its loss and metric curves, sized to their boxes.
+// An image run shows instead what the participant's page shows of it (imageviews.js), larger:
+// its filters, the probe image with its feature maps and probabilities, the test images
+// with the misclassified first (from the same POST /api/preview/data), and at its end the
+// confusion matrix.
 
 import { api } from "./api.js";
 import { BoundaryView } from "./boundary.js";
 import { Curves } from "./charts.js";
+import { imageApi } from "./imageapi.js";
+import { previewImages } from "./imagedata.js";
+import { imageEntry } from "./imagespec.js";
+import { confusionTable, createImageViews } from "./imageviews.js";
 import { foldEvent, formatMetric, metricName, metricTitle, runState, stateWords } from "./metrics.js";
 import { coerceSpec, toNumber } from "./sanitize.js";
 import { problemKindOf, specToSend } from "./spec.js";
@@ -50,8 +58,9 @@ function coerceExtent(extent) {
   return x0 < x1 && y0 < y1 ? [x0, x1, y0, y1] : null;
 }
 
-/** hooks: {catalog: a promise of the catalog (or null), onChange(runId, shown): its state or end changed}. */
-export function createSharedRun({ catalog, onChange = () => {} }) {
+/** hooks: {catalog: a promise of the catalog (or null), onChange(runId, shown): its state or
+ * end changed, control(): the shared run's {id, token} when this browser holds it, else null}. */
+export function createSharedRun({ catalog, onChange = () => {}, control = () => null }) {
   // The participant page's plot: its points, frames and the true boundary (data.truth), dashed.
   const boundary = new BoundaryView($("p-boundary"), { radius: POINT_RADIUS });
   boundary.setOptions({ trueBoundary: true });
@@ -60,7 +69,26 @@ export function createSharedRun({ catalog, onChange = () => {} }) {
     // A box that changes size (a figure appears, the wall is hidden) takes its plot along.
     new ResizeObserver(() => { if (window.Plotly && div._fullLayout) Plotly.Plots.resize(div); }).observe(div);
   }
-  const current = { runId: null, stream: null, shown: runState(), spec: null, data: null, trueBoundary: null };
+  const current = { runId: null, stream: null, shown: runState(), spec: null, data: null, trueBoundary: null,
+    image: null, images: null, lastFrame: null }; // image: the catalog entry of an image run's data set
+  const views = createImageViews({
+    api: imageApi, data: () => current.images,
+    run: () => { const c = control(); return c && c.id === current.runId && c.token ? { id: c.id, token: c.token } : null; },
+    roots: { filters: $("p-filters"), maps: $("p-maps"), probe: $("p-probe"), gallery: $("p-gallery"),
+      summary: $("p-gallery-summary") },
+    scale: Math.max(1, Math.min(2, innerHeight / 600)), // a projector's back row
+    onProblem: (problems) => { $("p-error").textContent = problems.map((p) => p.msg).join("; "); },
+  });
+
+  /** The board: the plane of points, or an image run's views. */
+  function setMode(entry) {
+    current.image = entry;
+    $("p-stage").classList.toggle("images", Boolean(entry));
+    $("p-boundary").hidden = Boolean(entry);
+    $("p-images").hidden = !entry;
+    $("p-board").setAttribute("aria-label", entry ? "The instructor's run: its filters, feature maps and test images"
+      : "The instructor's run: its points and boundary");
+  }
 
   function label(kind) {
     const name = metricName(kind);
@@ -72,10 +100,16 @@ export function createSharedRun({ catalog, onChange = () => {} }) {
 
   function reset() {
     current.stream?.close();
-    Object.assign(current, { stream: null, shown: runState(), spec: null, data: null, trueBoundary: null });
+    Object.assign(current, { stream: null, shown: runState(), spec: null, data: null, trueBoundary: null,
+      images: null, lastFrame: null });
     curves.clear();
     boundary.setFrame(null);
     boundary.setData(null);
+    setMode(null);
+    views.setData(null);
+    $("p-confusion").hidden = true;
+    $("p-confusion").replaceChildren();
+    $("p-images").classList.remove("ended");
     $("p-epoch").textContent = "0";
     $("p-train").textContent = $("p-val").textContent = $("p-test").textContent = "–";
     $("p-test-figure").hidden = true;
@@ -100,6 +134,30 @@ export function createSharedRun({ catalog, onChange = () => {} }) {
     } catch (err) {
       if (current.runId === runId) $("p-data-note").textContent = `The run's points could not be shown: ${err.message}`;
     }
+  }
+
+  /** The images a run of `spec` is tested on: the gallery and the probe's pictures. */
+  async function showImages(runId, spec, entry) {
+    try {
+      const data = await previewImages(imageApi, spec);
+      if (current.runId !== runId) return;
+      current.images = data;
+      views.setData(data);
+      if (current.lastFrame) views.showFrame(current.lastFrame); // frames that came first
+      $("p-data-note").textContent = `${entry.title ?? spec.dataset.name}: ${data.h}×${data.w} pixels, `
+        + `${data.classes.length} classes; ${data.gallery.count} test images, the misclassified first`;
+    } catch (err) {
+      if (current.runId === runId) $("p-data-note").textContent = `The run's images could not be shown: ${err.message}`;
+    }
+  }
+
+  /** An image run's end: its confusion matrix beside the test images. */
+  function showConfusion(done) {
+    if (!done.confusion_matrix) return;
+    const classes = current.images?.classes ?? (Array.isArray(current.image?.classes) ? current.image.classes : null);
+    $("p-confusion").replaceChildren(confusionTable(done.confusion_matrix, classes, classes && done.per_class_accuracy));
+    $("p-confusion").hidden = false;
+    $("p-images").classList.add("ended");
   }
 
   function showFigures() {
@@ -132,7 +190,10 @@ export function createSharedRun({ catalog, onChange = () => {} }) {
     current.spec = spec;
     current.shown = runState(kind);
     label(kind);
-    if (spec) showData(runId, spec, kind);
+    const entry = spec ? imageEntry(spec, known) : null;
+    setMode(entry);
+    if (entry) showImages(runId, spec, entry);
+    else if (spec) showData(runId, spec, kind);
     const shown = current.shown;
     current.stream = new RunStream(runId, {
       onGone: (closeCode, reason) => { $("p-state").textContent = goneMessage("run", closeCode, reason); },
@@ -144,8 +205,12 @@ export function createSharedRun({ catalog, onChange = () => {} }) {
           showFigures();
         } else if (event.kind === "frame") {
           boundary.setFrame(event, shown.kind);
+        } else if (event.kind === "image_frame") { // filters, feature maps, probe, gallery
+          current.lastFrame = event;
+          views.showFrame(event);
         } else if (["status", "done", "error"].includes(event.kind)) {
           if (event.kind === "done" && shown.kind !== kind) label(shown.kind); // known only now
+          if (event.kind === "done" && current.image) showConfusion(event);
           showFigures();
           showState();
           onChange(runId, shown);
@@ -154,5 +219,5 @@ export function createSharedRun({ catalog, onChange = () => {} }) {
     });
   }
 
-  return { watch, current, boundary }; // `current` and `boundary` are read by the end-to-end tests
+  return { watch, current, boundary, views }; // `current`, `boundary` and `views` are read by the end-to-end tests
 }

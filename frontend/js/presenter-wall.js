@@ -6,6 +6,7 @@
 import { CLASS_AREAS, DIVERGING, SEQUENTIAL } from "./colors.js";
 import { decodeBase64, paintGrid } from "./grid.js";
 import { formatMetric, metricName, percent, stateWords } from "./metrics.js";
+import { paintFilters } from "./pixels.js";
 
 const $ = (id) => document.getElementById(id);
 const tiles = new Map(); // participant id -> {box, canvas, name, figures}
@@ -59,47 +60,9 @@ export function updateTile(event) {
     const lut = { multiclass: CLASS_AREAS, regression: SEQUENTIAL }[event.problem] ?? DIVERGING;
     paintGrid(ctx, decodeBase64(event.boundary), event.resolution, lut);
     entry.canvas.dataset.picture = "boundary";
-  } else if (typeof event.filter_data === "string" && paintFilters(entry.canvas, event)) {
+  } else if (event.filter_data && paintFilters(entry.canvas, event)) {
     entry.canvas.dataset.picture = "filters";
   }
-}
-
-const MAX_FILTERS = 32;
-const MAX_FILTER_SIZE = 16;
-const GAP = 3; // pixels between two filters, and around them
-
-/** An image run's first conv filters (uint8 [filters][size][size], 128 a weight of 0, darker
- *  negative, lighter positive) as grey squares in a grid; false when the bytes do not fit. */
-export function paintFilters(canvas, { filters: n, filter_size: size, filter_data: data }) {
-  if (!Number.isInteger(n) || !Number.isInteger(size) || n < 1 || n > MAX_FILTERS
-      || size < 1 || size > MAX_FILTER_SIZE) return false;
-  let bytes;
-  try { bytes = decodeBase64(data); } catch { return false; }
-  if (bytes.length !== n * size * size) return false;
-  const cols = Math.ceil(Math.sqrt(n));
-  const rows = Math.ceil(n / cols);
-  const { width, height } = canvas;
-  const cell = Math.max(1, Math.floor(Math.min((width - GAP * (cols + 1)) / cols, (height - GAP * (rows + 1)) / rows)));
-  const left = Math.floor((width - cols * cell - (cols - 1) * GAP) / 2);
-  const top = Math.floor((height - rows * cell - (rows - 1) * GAP) / 2);
-  const ctx = canvas.getContext("2d");
-  ctx.clearRect(0, 0, width, height);
-  for (let f = 0; f < n; f++) {
-    const x0 = left + (f % cols) * (cell + GAP);
-    const y0 = top + Math.floor(f / cols) * (cell + GAP);
-    for (let row = 0; row < size; row++) {
-      const y = y0 + Math.round((row * cell) / size);
-      const h = y0 + Math.round(((row + 1) * cell) / size) - y;
-      for (let col = 0; col < size; col++) {
-        const x = x0 + Math.round((col * cell) / size);
-        const w = x0 + Math.round(((col + 1) * cell) / size) - x;
-        const v = bytes[(f * size + row) * size + col];
-        ctx.fillStyle = `rgb(${v}, ${v}, ${v})`;
-        ctx.fillRect(x, y, w, h);
-      }
-    }
-  }
-  return true;
 }
 
 export function renderLeaderboard(view) {

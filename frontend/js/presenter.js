@@ -20,6 +20,7 @@ const fail = (err) => { $("p-error").textContent = err.message ?? String(err); }
 // ----- the shared run (presenter-run.js): its state and end, whoever started it
 const run = createSharedRun({
   catalog,
+  control: () => controllable(), // with the run's token, a clicked test image becomes its probe
   onChange: (runId, shown) => {
     if (runId !== state.runId) return;
     state.shared = { state: shown.state, done: Boolean(shown.done) };

@@ -8,10 +8,22 @@ import { api, ApiError } from "./api.js";
 import { BoundaryView } from "./boundary.js";
 import { membership, remember, RoomStream } from "./membership.js";
 import { foldEvent, formatMetric, percent, runKind, runState } from "./metrics.js";
+import { decodeBase64, paintFilters } from "./pixels.js";
 import { roomCode, toText } from "./sanitize.js";
 import { RunStream, goneMessage } from "./stream.js";
 
 const $ = (id) => document.getElementById(id);
+
+/** An image run's frame on the small follow canvas: its first conv layer's filters (first
+ * input channel) as grey squares, as on the class wall; false when it has no conv layer. */
+function paintFirstFilters(canvas, frame) {
+  const f = frame.filters[0];
+  if (!f) return false;
+  const bytes = decodeBase64(f.data), k = f.size, n = Math.min(f.filters, 32);
+  const first = new Uint8Array(n * k * k);
+  for (let q = 0; q < n; q++) first.set(bytes.subarray(q * f.channels * k * k, (q * f.channels + 1) * k * k), q * k * k);
+  return paintFilters(canvas, { filters: n, filter_size: k, filter_data: first }, "#2b2b2b");
+}
 
 /** hooks: {catalog, lesson (the lesson panel), applySpec(spec), spec(), run()}.
  * Returns {runCreated, runChanged, close} or null. */
@@ -54,6 +66,8 @@ export async function startRoom(hooks) {
     if (!runId) return;
     $("follow-epoch").textContent = "0";
     $("follow-acc").textContent = "–";
+    room.followBoundary.setFrame(null);
+    delete $("follow-boundary").dataset.picture;
     // Its figures are shown by its own problem kind (an MAE as a number, not a percentage).
     const kind = await runKind(runId, hooks.catalog);
     if (room.followed !== runId) return; // the instructor shared another meanwhile
@@ -64,6 +78,9 @@ export async function startRoom(hooks) {
         foldEvent(shared, event);
         if (event.kind === "frame") {
           room.followBoundary.setFrame(event, shared.kind);
+          $("follow-boundary").dataset.picture = "boundary";
+        } else if (event.kind === "image_frame") { // an image run: its first filters instead of a boundary
+          if (paintFirstFilters($("follow-boundary"), event)) $("follow-boundary").dataset.picture = "filters";
         } else {
           $("follow-epoch").textContent = shared.epoch;
           $("follow-acc").textContent = formatMetric(shared.valMetric, shared.kind);

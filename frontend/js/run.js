@@ -6,6 +6,7 @@
 
 import { api, ApiError } from "./api.js";
 import { Curves } from "./charts.js";
+import { confusionTable } from "./imageviews.js";
 import { foldEvent, formatMetric, metricName, metricTitle, runState } from "./metrics.js";
 import { problemsOf, report } from "./problems.js";
 import { datasetInfo, liveChanges, needsNewRun, problemKindOf, specToSend } from "./spec.js";
@@ -247,37 +248,10 @@ export function createRun(hooks) {
       box.textContent = done.message;
     }
     const classes = datasetInfo(mine.spec, catalog)?.classes ?? null; // an image data set's class names
-    if (done.confusion_matrix) showConfusion(done.confusion_matrix, classes, classes && done.per_class_accuracy);
+    if (done.confusion_matrix) {
+      $("confusion").replaceChildren(confusionTable(done.confusion_matrix, classes, classes && done.per_class_accuracy));
+    }
     hooks.onDone(done, mine);
-  }
-
-  /** The confusion matrix (counts); an image data set names its classes and adds each one's accuracy. */
-  function showConfusion(matrix, classes = null, perClass = null) {
-    const name = (i) => (classes?.[i] === undefined ? `class ${i}` : String(classes[i]));
-    const table = document.createElement("table");
-    table.createCaption().textContent = "Test set: true class (rows) × predicted (columns)"
-      + (perClass ? "; each class's accuracy" : "");
-    const head = table.createTHead().insertRow();
-    head.insertCell().textContent = "";
-    matrix.forEach((_, j) => { head.insertCell().textContent = classes ? name(j) : `predicted ${j}`; });
-    if (perClass) head.insertCell().textContent = "accuracy";
-    const total = matrix.flat().reduce((a, b) => a + b, 0) || 1;
-    const body = table.createTBody();
-    matrix.forEach((row, i) => {
-      const tr = body.insertRow();
-      tr.insertCell().textContent = name(i);
-      row.forEach((count, j) => {
-        const cell = tr.insertCell();
-        cell.textContent = count;
-        cell.className = i === j ? "hit" : count ? "miss" : "";
-        cell.style.setProperty("--share", String(count / total));
-      });
-      if (perClass) {
-        const share = perClass[i];
-        tr.insertCell().textContent = typeof share === "number" ? `${(share * 100).toFixed(0)} %` : "–";
-      }
-    });
-    $("confusion").replaceChildren(table);
   }
 
   syncButtons();

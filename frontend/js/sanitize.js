@@ -7,6 +7,7 @@
 // limit, the defaults) are the catalog's: the server serves its own (`GET /api/catalog`).
 
 import { coerceAugment, coerceImageFrame, coerceTypedLayer, imageEntry } from "./imagespec.js";
+import { wallPicture } from "./sanitize-wall.js";
 import { clone, defaultSpec } from "./state.js";
 
 const NUMERIC = /^\s*[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i;
@@ -358,13 +359,12 @@ export function coerceRoomView(raw) {
   };
 }
 
-/** A class-wall tile update (the `wall` event), or null. */
+/** A class-wall tile update (the `wall` event), or null; its picture (a boundary, or an
+ * image run's filters) is checked by sanitize-wall.js, and dropped when it does not fit. */
 export function coerceWallEvent(raw) {
   if (!isObject(raw) || !toId(raw.participant)) return null;
-  const boundary = typeof raw.boundary === "string" && Number.isInteger(raw.resolution) && raw.resolution > 0
-    && raw.resolution <= 1024 ? raw.boundary : null;
-  return { ...raw, epoch: int(raw.epoch) ?? 0, val_metric: num(raw.val_metric),
-    state: RUN_STATES.includes(raw.state) ? raw.state : "", boundary,
+  return { ...raw, epoch: int(raw.epoch) ?? 0, val_metric: num(raw.val_metric), run_id: toId(raw.run_id),
+    state: RUN_STATES.includes(raw.state) ? raw.state : "", ...wallPicture(raw),
     problem: ["binary", "multiclass", "regression"].includes(raw.problem) ? raw.problem : "binary" };
 }
 

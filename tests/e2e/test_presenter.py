@@ -1,12 +1,21 @@
 """The demo screen on a projector: the shared run's points under its boundary with the true
 boundary dashed, its figures in the units of its kind, its state in words, everything on
-one screen at 1280x720 and 1920x1080; and without a room, how to open one."""
+one screen at 1280x720 and 1920x1080; an image run's filters, feature maps, probe, test
+images (the misclassified first) and confusion matrix instead of the plane; a participant
+following an image run; and without a room, how to open one."""
+
+import re
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 LINE_RUN = {"dataset": {"name": "line", "n_train": 120, "n_val": 40, "n_test": 40, "seed": 3},
             "training": {"epochs": 12, "batch_size": 8}}
+IMAGE_RUN = {"dataset": {"name": "digits", "n_train": 200, "n_val": 40, "n_test": 60, "params": {"canvas": 8}},
+             "layers": [{"type": "conv2d", "filters": 6, "kernel_size": 3}, {"type": "maxpool2d", "pool_size": 2},
+                        {"type": "flatten"}],
+             "training": {"epochs": 4, "batch_size": 32}}
 PLANE_RUN = {"dataset": {"name": "plane", "n_train": 80, "n_val": 20, "n_test": 20},
              "training": {"epochs": 5000}}
 
@@ -162,3 +171,97 @@ def test_an_image_runs_tile_shows_its_first_conv_filters(open_page, server):
     assert drawn["opaque"] > 0.25 * drawn["pixels"] and drawn["grey"] == drawn["opaque"], drawn
     figures = screen.locator(".tile .figures").text_content()
     assert "epoch 4" in figures and "%" in figures
+
+
+def image_board_fits(screen) -> list[str]:
+    """What of an image run's screen does not fit the window (the panels scroll inside themselves)."""
+    return screen.evaluate("""() => {
+        const wrong = [];
+        const page = document.scrollingElement;
+        if (page.scrollHeight > innerHeight) wrong.push(`page height ${page.scrollHeight} > ${innerHeight}`);
+        if (page.scrollWidth > innerWidth) wrong.push(`page width ${page.scrollWidth} > ${innerWidth}`);
+        for (const el of document.querySelectorAll("header, .stage > section, #p-images, .p-panel:not([hidden]), .plot, .big-figures, #p-class")) {
+            const r = el.getBoundingClientRect();
+            if (r.width === 0 || r.height === 0) { wrong.push(`${el.id || el.className} is not shown`); continue; }
+            if (r.left < 0 || r.top < 0 || r.right > innerWidth + 0.5 || r.bottom > innerHeight + 0.5)
+                wrong.push(`${el.id || el.className} at ${JSON.stringify(r)}`);
+        }
+        return wrong;
+    }""")
+
+
+@pytest.mark.parametrize("width, height", [(1280, 720), (1920, 1080)])
+def test_the_demo_screen_shows_an_image_runs_filters_maps_probe_gallery_and_confusion(open_page, server, width, height):
+    code, run = shared_room(server, IMAGE_RUN)
+    screen = open_page(f"/presenter.html?room={code}", width=width, height=height)
+    screen.wait_for_function("() => document.getElementById('p-state').textContent === 'finished'")
+    expect(screen.get_by_test_id("presenter-images")).to_be_visible()
+    expect(screen.get_by_test_id("presenter-boundary")).to_be_hidden()
+    assert screen.locator("#p-val-label").text_content() == "validation accuracy"
+    assert screen.get_by_test_id("presenter-val").text_content().endswith(" %")
+    assert screen.get_by_test_id("presenter-epoch").text_content() == "4"
+    expect(screen.locator("#p-data-note")).to_contain_text("8×8 pixels, 10 classes")
+
+    # The filters of the conv2d layer: one grid of six 3x3 filters, in more than one colour.
+    filters = screen.get_by_test_id("presenter-filters")
+    expect(filters.locator("canvas")).to_have_count(1)
+    expect(filters.locator("figcaption")).to_have_text("layer 1, conv2d: 6 filters of 3×3")
+    assert filters.locator("canvas").evaluate("c => new Set(c.getContext('2d').getImageData(0, 0, c.width, c.height).data).size") > 3
+    # Large enough for a projector: the grid is drawn wider than the participant page would.
+    assert filters.locator("canvas").evaluate("c => c.getBoundingClientRect().width") >= 0.15 * width
+    # The probe's feature maps, layer by layer (conv2d then the pooling), and its probabilities.
+    maps = screen.get_by_test_id("presenter-maps")
+    expect(maps.locator("figure")).to_have_count(2)
+    expect(maps.locator("figure").first.locator("canvas")).to_have_count(6)
+    probe = screen.get_by_test_id("presenter-probe")
+    expect(probe.locator(".bar-row")).to_have_count(10)
+    expect(probe).to_contain_text("true class:")
+
+    # The 60 test images, the misclassified first (red, "predicted a, is b"), as the network sees them.
+    items = screen.get_by_test_id("presenter-gallery").locator(".gallery-item")
+    expect(items).to_have_count(60)
+    summary = screen.locator("#p-gallery-summary").text_content()
+    wrong = int(re.match(r"(\d+) of 60 misclassified", summary).group(1))
+    flags = items.evaluate_all("items => items.map((i) => i.classList.contains('wrong'))")
+    assert flags == [True] * wrong + [False] * (60 - wrong)
+    if wrong:
+        assert re.fullmatch(r"predicted \d, is \d", items.first.locator(".gallery-caption").text_content())
+    corner = items.first.locator("canvas").evaluate("c => Array.from(c.getContext('2d').getImageData(0, 0, 1, 1).data)")
+    assert corner[:3] == [0, 0, 0], corner  # the ground is black, the ink white: as the network sees it
+
+    # At the end, the confusion matrix with each class's accuracy.
+    confusion = screen.get_by_test_id("presenter-confusion")
+    expect(confusion).to_be_visible()
+    expect(confusion.locator("tbody tr")).to_have_count(10)
+    assert confusion.locator("thead td").last.text_content() == "accuracy"
+    total = sum(int(c) for c in confusion.locator("tbody td:not(:first-child):not(:last-child)").all_text_contents())
+    assert total == 60
+    # The curves as for any run, from epoch 0.
+    assert screen.evaluate("() => document.getElementById('p-loss').data[0].x.slice(0, 2)") == [0, 1]
+    screen.wait_for_timeout(300)
+    assert image_board_fits(screen) == []
+
+
+def test_a_participant_following_an_image_run_sees_its_filters(open_page, server):
+    code, run = shared_room(server, {**IMAGE_RUN, "training": {"epochs": 3, "batch_size": 32}})
+    participant = open_page(f"/join.html?code={code}")
+    participant.get_by_test_id("join-name").fill("Grace")
+    participant.get_by_test_id("join-submit").click()
+    participant.wait_for_url(re.compile(rf"\?room={code}"))
+    participant.wait_for_selector("body[data-ready=true]")
+    follow = participant.get_by_test_id("follow")
+    expect(follow).to_be_visible()
+    participant.wait_for_function("() => document.querySelector('[data-testid=follow-boundary]').dataset.picture === 'filters'"
+                                  " && document.querySelector('[data-testid=follow-epoch]').textContent === '3'")
+    drawn = participant.get_by_test_id("follow-boundary").evaluate("""c => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const shades = new Set();
+        for (let i = 0; i < d.length; i += 4) if (d[i] === d[i + 1] && d[i + 1] === d[i + 2]) shades.add(d[i]);
+        return shades.size;
+    }""")
+    assert drawn > 3  # six filters' grey weights on their dark ground
+    assert participant.locator("#follow-acc").text_content().endswith(" %")
+    # Loading the instructor's settings takes the image run's layers.
+    participant.get_by_test_id("follow-load").click()
+    participant.wait_for_function("() => window.playground.page.spec.dataset.name === 'digits'"
+                                  " && window.playground.page.spec.layers[0].type === 'conv2d'")
