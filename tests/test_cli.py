@@ -108,3 +108,12 @@ def test_bench_prints_both_loops_side_by_side():
     text = format_cnn_report(cnn)
     assert "CNN ms per epoch" in text and "CNN speed-up (fit / compiled loop)" in text
     assert f"{cnn['frame_bytes']:,} bytes of JSON" in text
+    unet = report["unet"]  # the suggested nuclei U-Net, new patches and a frame (its output map) every epoch
+    assert unet["ms_per_epoch"] > 0 and unet["fit_ms_per_epoch"] > 0 and unet["first_epoch_seconds"] > 0
+    assert unet["speedup"] == pytest.approx(unet["fit_ms_per_epoch"] / unet["ms_per_epoch"])
+    assert 4_096 < unet["frame_bytes"] < 16_000  # one 64x64 probability map, base64
+    from keras_playground.bench.unet import format_unet_report
+
+    text = format_unet_report(unet)
+    assert "U-Net ms per epoch" in text and "U-Net speed-up (fit / compiled loop)" in text
+    assert f"{unet['frame_bytes']:,} bytes of JSON" in text

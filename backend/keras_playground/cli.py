@@ -149,11 +149,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return 0
     from .bench.cnn import format_cnn_report, run_cnn_benchmark
     from .bench.engine import format_report, run_benchmarks
+    from .bench.unet import format_unet_report, run_unet_benchmark
 
     report = run_benchmarks(epochs=args.epochs, concurrent_runs=args.runs)
     report["cnn"] = run_cnn_benchmark()
+    report["unet"] = run_unet_benchmark()
     print(json.dumps(report, indent=1) if args.json
-          else format_report(report) + "\n" + format_cnn_report(report["cnn"]))
+          else "\n".join([format_report(report), format_cnn_report(report["cnn"]), format_unet_report(report["unet"])]))
     return 0
 
 

@@ -2,6 +2,7 @@
 
 - engine:  the compiled epoch loop against model.fit, in one process (`bench`)
 - cnn:     the same on the digits CNN, with a frame's size (`bench`, its CNN row)
+- unet:    the same on the suggested `nuclei` U-Net, on new patches each epoch (`bench`, its U-Net row)
 - server:  N participants pressing Train at once on a real server (`bench --server`)
 - lab:     the same class on the embedded server vs 1 vs 2 worker processes through
            Redis (`bench --lab`)

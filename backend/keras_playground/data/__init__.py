@@ -8,11 +8,11 @@ build on it.
 from .catalog import CUSTOM, DATASETS, DatasetInfo, Param, catalog_entries
 from .csv_upload import CsvError, parse_csv
 from .dataset import (GALLERY, Dataset, gallery_split, input_of, make_dataset, merged_params, network_inputs,
-                      problem_of, to_csv, to_npz)
+                      probe_split, problem_of, to_csv, to_npz)
 from .features import compute_features
 from .validate import IMAGE_DATASETS, input_shape, loss_of, natural_loss, network_shapes, validate_spec
 
 __all__ = ["CUSTOM", "DATASETS", "CsvError", "Dataset", "DatasetInfo", "Param", "catalog_entries",
            "compute_features", "input_of", "make_dataset", "network_inputs", "merged_params", "natural_loss",
            "parse_csv", "problem_of", "to_csv", "to_npz", "validate_spec", "IMAGE_DATASETS", "input_shape",
-           "network_shapes", "GALLERY", "gallery_split", "loss_of"]
+           "network_shapes", "GALLERY", "gallery_split", "loss_of", "probe_split"]

@@ -96,6 +96,13 @@ def gallery_split(ds: Dataset, size: int = GALLERY) -> tuple[np.ndarray, np.ndar
     return x[:size], y[:size]
 
 
+def probe_split(ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """The images a microscopy run's probe comes from: validation images (what the run is
+    judged on while it trains); without any, test, else training images."""
+    return next((x, y) for x, y in ((ds.x_val, ds.y_val), (ds.x_test, ds.y_test),
+                                    (ds.x_train, ds.y_train)) if len(x))
+
+
 def input_of(spec: DatasetSpec) -> str:
     """What a data set feeds the network: points or image."""
     info = DATASETS.get(spec.name)

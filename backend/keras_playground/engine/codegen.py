@@ -58,6 +58,10 @@ KIND_WORDS = {"binary": "binary classification (labels 0 and 1)",
 
 def export_script(spec: RunSpec) -> str:
     """The text of a Python script (train.py) that reproduces the run with numpy and keras."""
+    if spec.unet is not None:  # microscopy: a U-Net on random patches (engine/codegen_unet.py)
+        from .codegen_unet import export_unet_script
+
+        return export_unet_script(spec)
     kind, n_classes = problem_of(spec.dataset)
     flag = IMAGE_PLOTS_FLAG if is_image(spec) else PLOTS_FLAG
     head = _header(spec, kind, n_classes) + "\n\n" + imports_code(spec) + "\n\n" + flag

@@ -65,6 +65,8 @@ _KIND_WORDS = {
 
 def export_notebook(spec: RunSpec) -> nbformat.NotebookNode:
     """The run as a notebook: Markdown cells that explain, code cells that do."""
+    if spec.unet is not None:  # microscopy: a U-Net on random patches
+        return _finish(_unet_cells(spec))
     kind, n_classes = problem_of(spec.dataset)
     d = spec.dataset
     metric = "mean absolute error (MAE)" if kind == "regression" else "accuracy"
@@ -136,6 +138,10 @@ def export_notebook(spec: RunSpec) -> nbformat.NotebookNode:
                           + (", and the evaluation on the testing set." if d.n_test else ".")),
         code(result_lines(spec, kind)),
     ]
+    return _finish(cells)
+
+
+def _finish(cells: list) -> nbformat.NotebookNode:
     notebook = new_notebook(cells=cells, metadata={
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "language_info": {"name": "python"},
@@ -161,6 +167,77 @@ def _image_data_cells(spec: RunSpec, kind: str, n_classes: int, code) -> list:
         new_markdown_cell("Let us look at a few of the images."),
         code(_SHOW_IMAGES.replace("{n_train}", str(d.n_train))),
     ]
+
+
+def _code(lines) -> object:
+    return new_code_cell("\n".join(lines) if isinstance(lines, list) else lines)
+
+
+def _unet_cells(spec: RunSpec) -> list:
+    """A microscopy run's notebook: the microscope, the patches, the U-Net, fit, the images."""
+    from . import codegen_unet as cu  # nbformat and numpy only, as the rest
+    from .script_unet_plots import unet_plot_function
+
+    d, segmentation = spec.dataset, spec.unet.output != "restored"
+    generator, loading, patches = cu.unet_data_parts(spec)
+    custom, network = cu.unet_model_parts(spec)
+    facts = "\n".join(cu.unet_facts(spec))
+    task = ("finds the nuclei: for each pixel, the probability that it lies in a nucleus" if segmentation
+            else "restores the images: from each noisy one, the clean one")
+    return [
+        new_markdown_cell(f"# Keras Playground: a U-Net on the `{d.name}` images\n\nThis notebook trains, "
+                          "with plain Keras, the U-Net set up in the Keras Playground, on exactly the same "
+                          "images. Run the cells from top to bottom (it needs only numpy, scipy, keras and "
+                          f"matplotlib, as in Colab).\n\nThe network {task}.\n\n```text\n{facts}\n```"),
+        new_markdown_cell("## 1. The imports\n\nnumpy for the arrays, keras for the network; the plots "
+                          "appear below the cells."),
+        _code("%matplotlib inline\n" + cu.unet_imports(spec)),
+        new_markdown_cell("## 2. The data\n\nA synthetic fluorescence microscope draws the images with the "
+                          f"playground's own code and seed (data seed {d.seed}), each with its exact ground "
+                          "truth. The drawing function calls a few small helpers, and the scores printed at "
+                          "the end come along."),
+        _code(generator),
+        new_markdown_cell(f"The images are split in order: {d.n_train} to train the network, {d.n_val} to "
+                          f"watch it during training (validation), {d.n_test} to test it at the end."),
+        _code(loading),
+        _code(cu.unet_load_lines(spec)),
+        new_markdown_cell("Let us look at a few images and what the network should make of them."),
+        _code(_SHOW_SCOPE.replace("{truth}", "Training_label" if segmentation else "Training_label[..., 0]")),
+        new_markdown_cell("The network trains on patches: each epoch a new random crop of every training "
+                          "image, turned and flipped at random, so it sees new examples every time."),
+        _code(patches),
+        new_markdown_cell("## 3. The model\n\nFirst the U-Net's own pieces: a layer that scales each image "
+                          "by its own percentiles, the loss and the metric. Then the U-Net: down, a bottom, "
+                          "back up, each level joined to the same level on the way down."),
+        _code(custom),
+        _code(network),
+        _code(cu.unet_model_lines(spec)),
+        new_markdown_cell("## 4. The training\n\n`fit` shows the network the patches, batch after batch, "
+                          "epoch after epoch" + (", and measures it on the whole validation images after each "
+                                                 "epoch." if d.n_val else ".")),
+        _code(cu.unet_fit_lines(spec)),
+        new_markdown_cell("## 5. The curves and the images\n\nThe loss and the score at each epoch, then a "
+                          "few images beside the network's output."),
+        _code(unet_plot_function(spec)),
+        _code("plot_results(history, model)"),
+        new_markdown_cell("## 6. The results\n\nThe figures of the last epoch"
+                          + (", and the scores on the testing images." if d.n_test else ".")),
+        _code(cu.unet_result_lines(spec)),
+    ]
+
+
+_SHOW_SCOPE = '''\
+# The first training images (top) and their ground truth (bottom: the classes or the clean image).
+import matplotlib.pyplot as plt
+
+fig, axes = plt.subplots(2, 4, figsize=(12, 6))
+for i in range(4):
+    for ax in axes[:, i]:
+        ax.axis('off')
+    if i < len(Training_data):
+        axes[0, i].imshow(Training_data[i, :, :, 0], cmap='gray')
+        axes[1, i].imshow({truth}[i], cmap='gray')
+plt.show()'''
 
 
 def notebook_text(spec: RunSpec) -> str:
