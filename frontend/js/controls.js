@@ -9,12 +9,14 @@ import { fullLayer, imageEntry } from "./imagespec.js";
 import { decodeBase64, paint } from "./pixels.js";
 import { clone, defaultSpec } from "./state.js";
 import { datasetInfo, lossFits, parameterCount, problemKindOf, sameSpec, splitCustom } from "./spec.js";
+import { fullUnet, lossesFor, scopeEntry } from "./unetspec.js";
 
 const $ = (id) => document.getElementById(id);
 const LABELS = {
   optimizer: { sgd: "SGD", adam: "Adam", rmsprop: "RMSprop", adagrad: "Adagrad" },
   loss: { "": "the usual one", binary_crossentropy: "binary cross-entropy",
-    categorical_crossentropy: "categorical cross-entropy", mse: "mean squared error", mae: "mean absolute error" },
+    categorical_crossentropy: "categorical cross-entropy", mse: "mean squared error", mae: "mean absolute error",
+    bce_dice: "binary cross-entropy + Dice", dice: "Dice loss" },
   regularization: { none: "none", l1: "L1", l2: "L2" },
 };
 const SWITCHES = [["show-val", "showVal"], ["show-test", "showTest"], ["discretize", "discretize"],
@@ -39,6 +41,7 @@ function button(text, { className, title } = {}) {
 export function createControls({ catalog, edit, setView }) {
   fillSelect($("optimizer"), catalog.optimizers, LABELS.optimizer);
   fillSelect($("loss"), ["", ...catalog.losses], LABELS.loss);
+  let lossChoices = catalog.losses.join(); // the losses offered: a microscopy network's are its output's
   fillSelect($("regularization"), catalog.regularizations, LABELS.regularization);
 
   $("exercise-buttons").replaceChildren(...catalog.exercises.map((exercise) => {
@@ -112,6 +115,7 @@ export function createControls({ catalog, edit, setView }) {
       s.dataset = { name, n_train: previous.n_train, n_val: previous.n_val, n_test: previous.n_test,
         noise: previous.noise, seed: previous.seed, params: {} };
       const image = imageEntry(s, catalog);
+      if (!scopeEntry(s, catalog)) delete s.unet; // a U-Net is for microscopy data sets only
       if (image) applySuggested(s, image.suggested ?? {});
       else if (wasImage) { // back to points: the dense network and training of the default exercise
         const base = defaultSpec(catalog);
@@ -132,6 +136,12 @@ export function createControls({ catalog, edit, setView }) {
   function applySuggested(s, suggested) {
     Object.assign(s.dataset, suggested.dataset ?? {});
     if (suggested.layers) s.layers = suggested.layers.map((l) => fullLayer(l.type ?? "dense", l, catalog));
+    const scope = scopeEntry(s, catalog);
+    if (scope) { // a microscopy data set: its U-Net, no layers, no augmentation (it crops patches)
+      s.unet = fullUnet(scope, suggested.unet ?? {});
+      s.layers = [];
+      delete s.training.augment;
+    }
     s.training = { ...s.training, ...(suggested.training ?? {}) };
   }
 
@@ -200,6 +210,12 @@ export function createControls({ catalog, edit, setView }) {
     const setValue = (id, v) => { const el = $(id); if (document.activeElement !== el) el.value = v ?? ""; };
     setValue("optimizer", t.optimizer);
     setValue("learning-rate", t.learning_rate);
+    const scope = scopeEntry(s, catalog);
+    const losses = scope ? lossesFor(catalog, scope.kind, s.unet?.output) : catalog.losses;
+    if (losses.join() !== lossChoices) {
+      lossChoices = losses.join();
+      fillSelect($("loss"), ["", ...losses], LABELS.loss);
+    }
     setValue("loss", t.loss ?? "");
     setValue("batch-size", t.batch_size);
     setValue("epochs", t.epochs);

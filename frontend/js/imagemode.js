@@ -2,7 +2,8 @@
 // panel shows images and the augmentation (imagedata.js), the network is a stack of layers
 // (layerstack.js), and the output shows the filters, feature maps, probe and gallery
 // (imageviews.js) and the image tools (imagetools.js). The page switches modes by the data
-// set alone: `body.images` shows the image parts and hides the plane's.
+// set alone: `body.images` shows the image parts and hides the plane's. A microscopy data
+// set (issue 16) is images too, shown by its own mode (scopemode.js: `body.scope` as well).
 
 import { createImageData } from "./imagedata.js";
 import { imageApi } from "./imageapi.js";
@@ -10,6 +11,7 @@ import { imageEntry } from "./imagespec.js";
 import { mountImageTools } from "./imagetools.js";
 import { createImageViews } from "./imageviews.js";
 import { createLayerStack } from "./layerstack.js";
+import { createScopeMode } from "./scopemode.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -23,6 +25,7 @@ export function createImageMode({ catalog, edit, spec, run, onTotal }) {
   const data = createImageData({ catalog, api: imageApi, edit, onData: (d) => views.setData(d) });
   const views = createImageViews({ api: imageApi, data: data.data, run: currentRun });
   const stack = createLayerStack({ root: $("network"), catalog, api: imageApi, edit, onTotal });
+  const scope = createScopeMode({ catalog, api: imageApi, edit, run: currentRun, onTotal });
   try {
     mountImageTools($("image-tools"), {
       api: imageApi,
@@ -38,6 +41,7 @@ export function createImageMode({ catalog, edit, spec, run, onTotal }) {
   /** Show the draft `s` (true when it is an image spec: the page is then in image mode). */
   function sync(s) {
     const image = Boolean(imageEntry(s, catalog));
+    const microscopy = scope.sync(s);
     if (image !== on) {
       on = image;
       document.body.classList.toggle("images", on);
@@ -45,7 +49,8 @@ export function createImageMode({ catalog, edit, spec, run, onTotal }) {
       $("regenerate").textContent = on ? "New images" : "New points";
       if (!on) stack.hide();
     }
-    if (on) {
+    if (on && microscopy) stack.hide(); // a U-Net instead of a layer stack
+    else if (on) {
       data.sync(s);
       stack.show(s);
     }
@@ -53,10 +58,13 @@ export function createImageMode({ catalog, edit, spec, run, onTotal }) {
   }
 
   return {
-    sync, showData: data.showData,
-    showFrame: (frame) => views.showFrame(frame),
-    clear: () => views.clear(),
+    sync,
+    showData: (s) => (scope.active() ? scope.showData(s) : data.showData(s)),
+    showFrame: (frame) => (frame.scope ? scope.showFrame(frame) : views.showFrame(frame)),
+    showEpoch: (event) => scope.showEpoch(event),
+    showDone: (done) => scope.showDone(done),
+    clear: () => { views.clear(); scope.clear(); },
     active: () => on,
-    views, data: data.data, // read by the end-to-end tests
+    views, data: data.data, scope, // read by the end-to-end tests
   };
 }

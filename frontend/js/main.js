@@ -79,7 +79,7 @@ function rebuildNetwork() {
 
 function onFrame(frame, kind) {
   const began = performance.now();
-  if (frame.image) images.showFrame(frame); // an image run's frame: filters, maps, gallery
+  if (frame.image || frame.scope) images.showFrame(frame); // an image run's frame (filters, maps, gallery) or a microscopy one's
   else {
     dataview.showFrame(frame, kind);
     network.update(frame);
@@ -130,11 +130,13 @@ async function start() {
     catalog,
     draft: () => draft.spec,
     onFrame,
+    onEpoch: (event) => images.showEpoch(event), // a microscopy run's chart
     onCleared: () => { dataview.clearFrame(); network.update(null); images.clear(); code.setModel(null); },
     onChange: () => room?.runChanged(),
     onCreated: (created) => room?.runCreated(created),
     onDone: (done, ended) => {
       controls.showParameters(done.parameters);
+      images.showDone(done); // a microscopy run's scores beside its baselines
       code.setModel(done.epochs > 0 ? ended.id : null);
     },
   });

@@ -17,9 +17,16 @@ const STATE_WORDS = { queued: "queued", running: "training", paused: "paused" };
 const DONE_WORDS = { finished: "finished", stopped: "stopped",
   early_stopped: "stopped early: validation loss no longer improved", diverged: "diverged" };
 const FIGURES = ["train-accuracy", "val-accuracy", "test-accuracy"];
+// A microscopy run's metric: the Dice score (segmentation) or the PSNR in dB (restoration).
+const SCOPE_METRICS = { segmentation: ["Dice", "Dice"], restoration: ["PSNR", "PSNR (dB)"] };
+function format(value, kind) {
+  if (typeof value !== "number" || !Number.isFinite(value)) return formatMetric(value, kind);
+  if (kind === "restoration") return `${value.toFixed(2)} dB`;
+  return kind === "segmentation" ? value.toFixed(3) : formatMetric(value, kind);
+}
 
-/** hooks: {catalog, draft(): the spec being edited, onFrame(frame, kind), onCleared(): the
- * run's views are gone, onChange(run), onCreated(run), onDone(done, run)}. */
+/** hooks: {catalog, draft(): the spec being edited, onFrame(frame, kind), onEpoch(event, run),
+ * onCleared(): the run's views are gone, onChange(run), onCreated(run), onDone(done, run)}. */
 export function createRun(hooks) {
   const { catalog } = hooks;
   const curves = new Curves($("loss-chart"), $("metric-chart"));
@@ -57,11 +64,11 @@ export function createRun(hooks) {
   /** The total and the metric's name: the run's own, or (no run) what the draft would train. */
   function showTotals(spec, kind) {
     $("epoch-total").textContent = `/ ${spec.training.epochs ?? "?"}`;
-    const name = metricName(kind);
+    const [name, title] = SCOPE_METRICS[kind] ?? [metricName(kind), metricTitle(kind)];
     $("train-metric-name").textContent = `train ${name}`;
     $("val-metric-name").textContent = `validation ${name}`;
     $("test-metric-name").textContent = `test ${name}`;
-    curves.setMetricName(metricTitle(kind));
+    curves.setMetricName(title);
   }
 
   function showDraft(draft) {
@@ -71,8 +78,8 @@ export function createRun(hooks) {
   function showFigures() {
     $("epoch").textContent = run.epoch;
     $("progress-bar").style.width = `${Math.min(100, (100 * run.epoch) / run.spec.training.epochs)}%`;
-    $("train-accuracy").textContent = formatMetric(run.metric, run.kind);
-    $("val-accuracy").textContent = formatMetric(run.valMetric, run.kind);
+    $("train-accuracy").textContent = format(run.metric, run.kind);
+    $("val-accuracy").textContent = format(run.valMetric, run.kind);
   }
 
   function clear() {
@@ -210,10 +217,12 @@ export function createRun(hooks) {
       case "epoch":
         curves.add(event);
         showFigures();
+        hooks.onEpoch?.(event, mine); // a microscopy run's extras: its own chart
         $("live-lr").textContent = `learning rate ${Number(event.learning_rate.toPrecision(4))}`;
         break;
       case "frame":
       case "image_frame": // an image run's: filters, feature maps, probe, gallery
+      case "scope_frame": // a microscopy run's: the network's output for the probe image
         hooks.onFrame(event, mine.kind);
         break;
       case "done":
@@ -235,9 +244,9 @@ export function createRun(hooks) {
       ? done.best_epoch : null;
     setRunState((DONE_WORDS[done.state] ?? done.state)
       + (kept === null ? "" : `; kept the weights of epoch ${kept} (lowest validation loss)`));
-    $("test-accuracy").textContent = formatMetric(done.test_metric, mine.kind);
-    $("train-accuracy").textContent = formatMetric(kept === null ? mine.metric : done.metric, mine.kind);
-    $("val-accuracy").textContent = formatMetric(kept === null ? mine.valMetric : done.val_metric, mine.kind);
+    $("test-accuracy").textContent = format(done.test_metric, mine.kind);
+    $("train-accuracy").textContent = format(kept === null ? mine.metric : done.metric, mine.kind);
+    $("val-accuracy").textContent = format(kept === null ? mine.valMetric : done.val_metric, mine.kind);
     const box = $("diverged"); // what the server says about how the run ended, as text
     if (done.state === "diverged") {
       box.hidden = false;

@@ -8,6 +8,7 @@
 
 import { coerceAugment, coerceImageFrame, coerceTypedLayer, imageEntry } from "./imagespec.js";
 import { wallPicture } from "./sanitize-wall.js";
+import { coerceExtras, coerceScopeDone, coerceScopeFrame, coerceScopeSpec } from "./unetspec.js";
 import { clone, defaultSpec } from "./state.js";
 
 const NUMERIC = /^\s*[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i;
@@ -239,7 +240,8 @@ export function coerceSpec(raw, catalog) {
     check.note("training.augment", "is for image data sets only (dropped)");
     delete training.augment;
   }
-  return { spec: { dataset, features, layers, training }, problems: check.problems };
+  const spec = coerceScopeSpec({ dataset, features, layers, training }, given, catalog, check); // microscopy: a U-Net
+  return { spec, problems: check.problems };
 }
 
 /** The view options of a link -> {view, problems}: true/false switches (VIEW_KEYS). */
@@ -299,12 +301,15 @@ export function coerceRunEvent(raw) {
         val_metric: num(e.val_metric) };
     case "epoch":
       return { ...e, epoch: int(e.epoch) ?? 0, loss: num(e.loss), metric: num(e.metric), val_loss: num(e.val_loss),
-        val_metric: num(e.val_metric), learning_rate: num(e.learning_rate) ?? 0, seconds: num(e.seconds) ?? 0 };
+        val_metric: num(e.val_metric), learning_rate: num(e.learning_rate) ?? 0, seconds: num(e.seconds) ?? 0,
+        extras: coerceExtras(e.extras) };
     case "frame": {
       if (frameFits(e)) return { ...e, epoch: int(e.epoch) ?? 0, output_min: num(e.output_min) ?? 0, output_max: num(e.output_max) ?? 1 };
       // An image run's frame has no plane: a kind of its own, so no view of the plane takes it.
       const image = coerceImageFrame(e);
-      return image ? { ...image, kind: "image_frame", epoch: int(e.epoch) ?? 0 } : null;
+      if (image) return { ...image, kind: "image_frame", epoch: int(e.epoch) ?? 0 };
+      const scope = coerceScopeFrame(e); // a microscopy run's: the network's output for the probe image
+      return scope ? { ...scope, epoch: int(e.epoch) ?? 0 } : null;
     }
     case "done": {
       const matrix = Array.isArray(e.confusion_matrix) && e.confusion_matrix.every(numbers) ? e.confusion_matrix : null;
@@ -314,7 +319,7 @@ export function coerceRunEvent(raw) {
         best_epoch: int(e.best_epoch) ?? null,
         confusion_matrix: matrix, per_class_accuracy: Array.isArray(e.per_class_accuracy)
           ? e.per_class_accuracy.map(num) : null, metric_name: e.metric_name === "mae" ? "mae" : "accuracy",
-        message: e.message == null ? null : toText(e.message) };
+        message: e.message == null ? null : toText(e.message), ...coerceScopeDone(e) };
     }
     case "error":
       return { ...e, message: toText(e.message) || "The run failed." };

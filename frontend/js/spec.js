@@ -4,13 +4,14 @@
 
 import { clone } from "./state.js";
 
-const KINDS = ["binary", "multiclass", "regression"];
+const KINDS = ["binary", "multiclass", "regression", "segmentation", "restoration"];
 
 export function datasetInfo(spec, catalog) {
   return catalog?.datasets?.find((d) => d.name === spec?.dataset?.name) ?? null;
 }
 
-/** "binary", "multiclass" or "regression" (null when the catalog does not know the data set).
+/** "binary", "multiclass" or "regression", or a microscopy data set's "segmentation" or
+ * "restoration" (null when the catalog does not know the data set).
  * A drawn or uploaded data set is binary with labels 0 and 1, multi-class with more. */
 export function problemKindOf(spec, catalog) {
   if (spec?.dataset?.name === "custom") {
@@ -68,13 +69,14 @@ function canonical(value) {
 }
 
 /** What the network and its data are: the data set, the features, each layer's units and
- * activation (an image layer: all of its fields). A running run cannot follow a change of these (its boundary and weights
+ * activation (an image layer: all of its fields; a U-Net: all of it). A running run cannot follow a change of these (its boundary and weights
  * would no longer match); anything else applies at the next Train, except the learning
  * rate, which a running run takes at once (`liveChanges`). */
 function structure(spec) {
   const { points, ...dataset } = spec.dataset;
   return canonical([dataset, dataset.name === "custom" ? points ?? [] : null, spec.features,
-    spec.layers.map((l) => (l.type && l.type !== "dense" ? canonical(l) : [l.units, l.activation]))]);
+    spec.layers.map((l) => (l.type && l.type !== "dense" ? canonical(l) : [l.units, l.activation])),
+    spec.unet ? canonical(spec.unet) : null]); // a microscopy run's U-Net: all of it
 }
 
 /** The one rule for settings edited while a run exists: true when the run cannot follow them. */
