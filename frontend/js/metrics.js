@@ -35,7 +35,7 @@ export function foldEvent(run, event) {
       if (event.metric !== null) run.metric = event.metric;
       if (event.val_metric !== null) run.valMetric = event.val_metric;
       run.testMetric = event.test_metric;
-      if (!run.kind && event.metric_name === "mae") run.kind = "regression";
+      if (!run.kind) run.kind = { mae: "regression", dice: "segmentation", psnr: "restoration" }[event.metric_name] ?? null;
       break;
     case "error":
       run.done = event;
@@ -52,16 +52,21 @@ export function percent(value) {
 /** A metric as shown: "93.5 %" (accuracy) or "0.123" (the MAE of a regression). */
 export function formatMetric(value, kind) {
   if (typeof value !== "number" || !Number.isFinite(value)) return "–";
+  if (kind === "restoration") return `${value.toFixed(2)} dB`; // PSNR
+  if (kind === "segmentation") return value.toFixed(3); // Dice
   return kind === "regression" ? value.toFixed(3) : percent(value);
 }
 
-/** The metric's short name ("accuracy", "MAE") and its title on a curve. */
+const NAMES = { regression: "MAE", segmentation: "Dice", restoration: "PSNR" };
+const TITLES = { regression: "mean absolute error", segmentation: "Dice score", restoration: "PSNR (dB)" };
+
+/** The metric's short name ("accuracy", "MAE", "Dice", "PSNR") and its title on a curve. */
 export function metricName(kind) {
-  return kind === "regression" ? "MAE" : "accuracy";
+  return NAMES[kind] ?? "accuracy";
 }
 
 export function metricTitle(kind) {
-  return kind === "regression" ? "mean absolute error" : "accuracy";
+  return TITLES[kind] ?? "accuracy";
 }
 
 /** The problem kind of a run someone else started (from its spec on the server), or null. */
