@@ -104,7 +104,9 @@ def cmd_lessons(args: argparse.Namespace) -> int:
     if not args.check:
         for lesson in lessons:
             claims = sum(len(step.claims) for step in lesson.steps)
-            print(f"{lesson.id}  {lesson.title} ({len(lesson.steps)} steps, {claims} claims)")
+            steps = len(lesson.steps)
+            print(f"{lesson.id}  {lesson.title} ({steps} step{'' if steps == 1 else 's'}, "
+                  f"{claims} claim{'' if claims == 1 else 's'})")
         return 0
     if args.seeds < 1:
         print("error: --seeds must be at least 1", file=sys.stderr)

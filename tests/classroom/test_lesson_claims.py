@@ -129,9 +129,25 @@ def test_seeds_after_the_first_are_derived_from_the_steps_own():
     assert seeded(settings, 2) == {"dataset": {"seed": 2007}, "training": {"seed": 2001}}
 
 
+def test_the_microscopy_lessons_state_and_claim_their_unets_parameter_counts():
+    """Lessons 12-15: each step's U-Net, counted as Keras counts it (specs.unet_shapes),
+    is the count its text states (with a thousands comma) and its claim checks."""
+    from keras_playground.specs import UNetSpec, unet_shapes
+
+    steps = [(lesson.id, number, step) for lesson in load_lessons(Limits())
+             for number, step in enumerate(lesson.steps, start=1) if step.settings.get("unet")]
+    assert {lesson for lesson, _, _ in steps} >= {"12-dice-not-accuracy", "13-touching-nuclei", "14-few-images",
+                                                  "15-denoising"}
+    for lesson, number, step in steps:
+        counted = sum(s.parameters for s in unet_shapes(UNetSpec.model_validate(step.settings["unet"]), 64))
+        claimed = [c.value for c in step.claims if getattr(c, "metric", None) == "parameters"]
+        assert claimed == [counted], (lesson, number, claimed, counted)
+        assert f"{counted:,}" in step.text, (lesson, number, counted)
+
+
 @pytest.mark.slow
 def test_every_lesson_claim_holds_over_three_seeds():
     report = check_lessons(load_lessons(Limits()), seeds=3)
     failing = [f"{r.lesson} step {r.step}: {r.claim}: {r.measured}" for r in report.rows if not r.holds]
     assert not failing, "\n".join(failing)
-    assert len(report.rows) >= 40
+    assert len(report.rows) >= 100  # 28 of them on the microscope (lessons 12-15)

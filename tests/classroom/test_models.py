@@ -51,9 +51,12 @@ def test_the_public_view_has_no_field_for_a_secret_and_keeps_the_documented_shap
                           "challenge", "leaderboard"]  # docs/api.md, "The room's view"
     assert view["kind"] == "room" and list(view["participants"][0]) == ["id", "name", "run_id", "joined"]
     assert list(view["follow"]) == ["spec", "run_id", "lesson", "at"]
-    assert list(view["challenge"]) == ["id", "title", "dataset", "max_parameters", "max_epochs", "opened"]
+    assert list(view["challenge"]) == ["id", "title", "dataset", "max_parameters", "max_epochs", "opened",
+                                       "metric"]
     assert list(view["leaderboard"][0]) == ["rank", "participant", "name", "run_id", "accuracy", "parameters",
-                                            "epochs", "at"]
+                                            "epochs", "at", "metric", "score"]
+    assert view["challenge"]["metric"] == view["leaderboard"][0]["metric"] == "accuracy"  # a room kept before Dice
+    assert view["leaderboard"][0]["score"] == view["leaderboard"][0]["accuracy"] == 0.9
     # By construction: the view models have no such fields, so nothing given to them is kept.
     for model in (RoomView, ChallengeView, ParticipantView):
         assert not {"hidden_seed", "token_hash", "instructor_hash"} & set(model.model_fields)

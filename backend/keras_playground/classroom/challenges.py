@@ -1,11 +1,12 @@
 """A room's challenge: what it may be, which runs it takes, and its board's answers.
 
 The instructor opens a challenge on a generated classification data set (points or
-images: digits, shapes, cells), with limits on parameters and epochs; participants submit
-finished runs, scored on a hidden test set (classroom.scoring; for the digits, the images
-the challenge's data set does not draw); the leaderboard (events.leaderboard) ranks the
-best of each. These are the rules, as functions of the room and the run; the Classroom
-does the I/O.
+images: digits, shapes, cells) or on the microscope (nuclei: segmentation; nuclei-denoise:
+restoration), with limits on parameters and epochs; participants submit finished runs,
+scored on a hidden test set (classroom.scoring; for the digits, the images the challenge's
+data set does not draw); the leaderboard (events.leaderboard) ranks the best of each by the
+challenge's `metric`: accuracy, the Dice of the nuclei, or the PSNR of the restored images.
+These are the rules, as functions of the room and the run; the Classroom does the I/O.
 """
 
 from __future__ import annotations
@@ -34,14 +35,21 @@ SAME_DATA = ("name", "params", "noise", "seed", "n_train", "n_val", "n_test")
 MIN_UNSEEN = 200
 
 
+# What a challenge ranks by, from its data set's kind (engine.scoring.challenge_metric: the
+# engine's module imports TensorFlow, so the rule is repeated here, not imported).
+METRICS = {"segmentation": "dice", "restoration": "psnr"}
+
+
 class Scored(BaseModel):
     """A submission's answer: the run's figures and the participant's best rank now."""
 
     run_id: str
-    accuracy: float
+    accuracy: float  # the score, in the challenge's metric (named accuracy as before Dice and PSNR)
     parameters: int
     epochs: int
     best_rank: int | None
+    metric: str = "accuracy"
+    score: float | None = None  # the same figure under a neutral name
 
 
 @dataclass
@@ -54,8 +62,10 @@ class Submitted:
 
 def result(room: Room, entry: Submission) -> Scored:
     rank = next((e.rank for e in leaderboard(room) if e.participant == entry.participant), None)
+    metric = room.challenge.metric if room.challenge is not None and room.challenge.id == entry.challenge \
+        else "accuracy"
     return Scored(run_id=entry.run_id, accuracy=entry.accuracy, parameters=entry.parameters,
-                  epochs=entry.epochs, best_rank=rank)
+                  epochs=entry.epochs, best_rank=rank, metric=metric, score=entry.accuracy)
 
 
 def new_challenge(title: str, dataset: dict[str, Any], max_parameters: int, max_epochs: int,
@@ -68,13 +78,15 @@ def new_challenge(title: str, dataset: dict[str, Any], max_parameters: int, max_
     kind, _ = problem_of(spec.dataset)
     if kind == "regression":
         raise Refused("dataset.name", f"{spec.dataset.name} is a regression set; a challenge ranks "
-                                      "by accuracy, so choose a classification set")
+                                      "by accuracy (Dice or PSNR on the microscope), so choose a "
+                                      "classification set or a microscope's")
     check_range("max_parameters", max_parameters, 1, MAX_CHALLENGE_PARAMETERS)
     check_range("max_epochs", max_epochs, 1, limits.max_epochs)
     title = " ".join(title.split())[:MAX_TITLE] or titled_by_data(spec.dataset.name)
     return Challenge(id=secrets.token_hex(4), title=title,
                      dataset=spec.dataset.model_dump(mode="json"), max_parameters=max_parameters,
-                     max_epochs=max_epochs, opened=time.time(), hidden_seed=secrets.randbelow(2**31 - 1))
+                     max_epochs=max_epochs, opened=time.time(), hidden_seed=secrets.randbelow(2**31 - 1),
+                     metric=METRICS.get(kind, "accuracy"))
 
 
 def checked_dataset(dataset: dict[str, Any], limits: Limits) -> RunSpec:
@@ -89,6 +101,9 @@ def checked_dataset(dataset: dict[str, Any], limits: Limits) -> RunSpec:
     d = spec.dataset
     drawn = d.n_train + d.n_val + d.n_test
     info = DATASETS[d.name]
+    if info.kind in METRICS and merged_params(d)["size"] % 16:
+        # The microscope draws sides of 16k only (its U-Nets halve them up to 4 times).
+        raise Refused("dataset.params.size", f"{merged_params(d)['size']} is not a multiple of 16")
     if info.most is not None and info.most - drawn < MIN_UNSEEN:
         # The hidden test set is the examples the data set does not draw (engine.scoring).
         raise Refused("dataset", f"a {d.name} challenge keeps at least {MIN_UNSEEN} of the {info.most:,} "

@@ -19,6 +19,7 @@ from ..specs import Limits
 from .claims import Outcome, RunResult, describe, evaluate
 from .lessons import Lesson
 
+METRIC_WORDS = {"mae": "MAE", "dice": "Dice", "psnr": "PSNR (dB)"}  # a run's metric_name in the table
 SEED_STRIDE = 1000  # seed index i adds i * SEED_STRIDE to the step's data and training seeds
 
 
@@ -117,7 +118,7 @@ def check_lessons(lessons: tuple[Lesson, ...] | list[Lesson], seeds: int = 1, th
                               if (lesson.id, n, index) in results}
                     outcomes.append(evaluate(claim, results[(lesson.id, number, index)], others))
                 name = results[(lesson.id, number, 0)].done.get("metric_name", "accuracy")
-                report.rows.append(Row(lesson=lesson.id, step=number, claim=describe(claim, "MAE" if name == "mae" else name),
+                report.rows.append(Row(lesson=lesson.id, step=number, claim=describe(claim, METRIC_WORDS.get(name, name)),
                                        measured=[o.measured for o in outcomes],
                                        holds=all(o.holds for o in outcomes)))
     report.seconds = time.perf_counter() - started

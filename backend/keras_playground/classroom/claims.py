@@ -8,8 +8,12 @@ Two kinds of claim:
 
 - a comparison: `{"metric": "test_metric", "op": ">=", "value": 0.9}`, or against the
   same metric of another step of the lesson (1-based), trained with the same seeds:
-  `{"metric": "test_metric", "op": ">", "step": 1}`, or by a margin: `"by": 0.1` adds 0.1 to
-  the other step's figure first ("higher than step 1's by 0.1 or more" with `">="`);
+  `{"metric": "test_metric", "op": ">", "step": 1}`, or against the same figure of a
+  classical method on the same test images, from the run's own `done` (microscopy):
+  `{"metric": "psnr", "op": ">", "baseline": "gaussian"}`, or against another figure of the
+  same run: `{"metric": "pixel_accuracy", "op": ">", "than": "background_accuracy"}`; with a
+  step, a baseline or another figure, a margin: `"by": 0.1` adds 0.1 to the other figure
+  first ("higher than step 1's by 0.1 or more" with `">="`);
   `"op": "near"` takes `"within"`;
   the series metrics take `"epoch"` (0: before the first update) instead of the end;
 - a shape of the curves: `{"shape": "val_loss_minimum_before", "fraction": 0.67}`,
@@ -26,8 +30,19 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 
 # Per-epoch figures: at the end of the run (the `done` event), or at `epoch`.
 SERIES = ("loss", "metric", "val_loss", "val_metric")
+# A microscopy run's epoch `extras` (validation figures beside Dice or PSNR): the last
+# epoch's (with early stopping, the kept epoch's), or at `epoch`.
+EXTRAS = ("val_iou", "val_pixel_accuracy", "val_ssim")
+# The classical methods a microscopy run's `done` scores on the same test images, and the
+# figures each has there (`baselines`).
+BASELINES = {"otsu": ("dice",), "noisy": ("psnr", "ssim"), "gaussian": ("psnr", "ssim"),
+             "median": ("psnr", "ssim")}
+# With the microscopy run's test figures from `done` (dice ... ssim) and its extras.
 Metric = Literal["loss", "metric", "val_loss", "val_metric", "test_loss", "test_metric",
-                 "parameters", "epochs", "best_epoch", "min_val_loss", "val_loss_rise", "gap"]
+                 "parameters", "epochs", "best_epoch", "min_val_loss", "val_loss_rise", "gap",
+                 "dice", "iou", "pixel_accuracy", "background_accuracy", "instance_f1", "instances",
+                 "true_instances", "psnr", "ssim", "val_iou", "val_pixel_accuracy", "val_ssim"]
+Baseline = Literal["otsu", "noisy", "gaussian", "median"]
 Op = Literal["<", "<=", ">", ">=", "==", "near"]
 
 _WORDS = {
@@ -37,7 +52,15 @@ _WORDS = {
     "best_epoch": "epoch whose weights are kept", "min_val_loss": "lowest validation loss",
     "val_loss_rise": "rise of the validation loss from its lowest to the last epoch",
     "gap": "last validation loss minus the last training loss",
+    "dice": "test Dice", "iou": "test IoU", "pixel_accuracy": "test pixel accuracy",
+    "background_accuracy": 'test pixel accuracy of "all background"',
+    "instance_f1": "test instance F1 (IoU 0.5)", "instances": "nuclei found",
+    "true_instances": "true nuclei", "psnr": "test PSNR (dB)", "ssim": "test SSIM",
+    "val_iou": "validation IoU", "val_pixel_accuracy": "validation pixel accuracy",
+    "val_ssim": "validation SSIM",
 }
+_BASELINE_WORDS = {"otsu": "Otsu's threshold's", "noisy": "the noisy images'",
+                   "gaussian": "the Gaussian filter's", "median": "the median filter's"}
 _OPS = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "=", "near": "is near"}
 
 
@@ -52,20 +75,27 @@ class Compare(_Strict):
     op: Op
     value: float | None = None
     step: int | None = Field(default=None, ge=1)  # another step of the lesson, 1-based
-    by: float | None = Field(default=None, allow_inf_nan=False)  # with step: added to the other step's figure (a margin; negative: less)
+    baseline: Baseline | None = None  # the same figure of a classical method, from the run's `done`
+    than: Metric | None = None  # another figure of the same run (pixel_accuracy than background_accuracy)
+    by: float | None = Field(default=None, allow_inf_nan=False)  # with step, baseline or than: added to the other figure (a margin; negative: less)
     within: float | None = Field(default=None, gt=0)  # for "near": |measured - target| <= within
-    epoch: int | None = Field(default=None, ge=0)  # series metrics only: at this epoch, not the end
+    epoch: int | None = Field(default=None, ge=0)  # series and extras metrics only: at this epoch, not the end
 
     @model_validator(mode="after")
     def _consistent(self) -> "Compare":
-        if (self.value is None) == (self.step is None):
-            raise ValueError("give exactly one of value (a number) and step (another step to compare with)")
-        if self.by is not None and self.step is None:
-            raise ValueError("by (a margin) applies to a comparison with another step, not with a value")
+        if sum(x is not None for x in (self.value, self.step, self.baseline, self.than)) != 1:
+            raise ValueError("give exactly one of value (a number), step (another step to compare with), "
+                             "baseline (a classical method's figure) and than (another figure of the run)")
+        if self.by is not None and self.value is not None:
+            raise ValueError("by (a margin) applies to a comparison with another step, a baseline or "
+                             "another figure, not with a value")
         if (self.op == "near") != (self.within is not None):
             raise ValueError('"within" goes with op "near", and op "near" needs it')
-        if self.epoch is not None and self.metric not in SERIES:
-            raise ValueError(f"epoch applies to {', '.join(SERIES)} only, not {self.metric}")
+        if self.epoch is not None and self.metric not in SERIES + EXTRAS:
+            raise ValueError(f"epoch applies to {', '.join(SERIES + EXTRAS)} only, not {self.metric}")
+        if self.baseline is not None and self.metric not in BASELINES[self.baseline]:
+            raise ValueError(f"the {self.baseline} baseline has {' and '.join(BASELINES[self.baseline])}, "
+                             f"not {self.metric}")
         return self
 
 
@@ -128,7 +158,14 @@ def describe(claim: Compare | MinimumBefore | StoppedEarly, metric_name: str = "
     what = _WORDS[claim.metric].format(m=metric_name)
     if claim.epoch is not None:
         what += " at epoch 0 (untrained)" if claim.epoch == 0 else f" at epoch {claim.epoch}"
-    target = _fmt(claim.value) if claim.value is not None else f"step {claim.step}'s"
+    if claim.value is not None:
+        target = _fmt(claim.value)
+    elif claim.baseline is not None:
+        target = _BASELINE_WORDS[claim.baseline]
+    elif claim.than is not None:
+        target = "the " + _WORDS[claim.than].format(m=metric_name)
+    else:
+        target = f"step {claim.step}'s"
     if claim.by is not None:
         target += f" {'-' if claim.by < 0 else '+'} {_fmt(abs(claim.by))}"
     within = f" (within {_fmt(claim.within)})" if claim.within is not None else ""
@@ -138,6 +175,12 @@ def describe(claim: Compare | MinimumBefore | StoppedEarly, metric_name: str = "
 def measure(run: RunResult, metric: str, epoch: int | None = None) -> float | None:
     """One figure of a run (see `Metric`); None when the run does not have it."""
     history = run.history
+    if metric in EXTRAS:  # an epoch's extras: at `epoch`, else the kept epoch's (early stopping), else the last
+        at = epoch if epoch is not None else run.done.get("best_epoch")
+        row = (next((e for e in history if e.get("epoch") == at), None) if at is not None
+               else (history[-1] if history else None))
+        value = ((row or {}).get("extras") or {}).get(metric)
+        return None if value is None else float(value)
     if epoch is not None:
         if epoch == 0:
             row = run.start
@@ -155,6 +198,12 @@ def measure(run: RunResult, metric: str, epoch: int | None = None) -> float | No
             return None
         return last["val_loss"] - last["loss"]
     value = run.done.get(metric)
+    return None if value is None else float(value)
+
+
+def measure_baseline(run: RunResult, baseline: str, metric: str) -> float | None:
+    """A classical method's figure on the run's test images (`done["baselines"]`), or None."""
+    value = ((run.done.get("baselines") or {}).get(baseline) or {}).get(metric)
     return None if value is None else float(value)
 
 
@@ -179,7 +228,15 @@ def evaluate(claim, run: RunResult, others: Mapping[int, RunResult] | None = Non
         words = f"stopped early after {epochs} epochs" if state == "early_stopped" else f"{state} after {epochs} epochs"
         return Outcome(state == "early_stopped" and epochs < claim.before, words, [epochs])
     mine = measure(run, claim.metric, claim.epoch)
-    if claim.step is not None:
+    if claim.baseline is not None or claim.than is not None:
+        name = claim.baseline or claim.than
+        other = (measure_baseline(run, claim.baseline, claim.metric) if claim.baseline is not None
+                 else measure(run, claim.than, claim.epoch if claim.than in SERIES + EXTRAS else None))
+        target = None if other is None else other + (claim.by or 0.0)
+        words = f"{_fmt(mine)} ({name}: {_fmt(other)})"
+        if claim.by is not None and mine is not None and other is not None:
+            words = f"{_fmt(mine)} ({name}: {_fmt(other)}; difference {mine - other:+.3f})"
+    elif claim.step is not None:
         other_run = (others or {}).get(claim.step)
         other = None if other_run is None else measure(other_run, claim.metric, claim.epoch)
         target = None if other is None else other + (claim.by or 0.0)

@@ -29,6 +29,7 @@ class ChallengeView(BaseModel):
     max_parameters: int
     max_epochs: int
     opened: float
+    metric: str = "accuracy"  # what the board ranks by: accuracy, dice or psnr (higher is better)
 
 
 class Standing(BaseModel):
@@ -38,10 +39,12 @@ class Standing(BaseModel):
     participant: str
     name: str
     run_id: str
-    accuracy: float
+    accuracy: float  # the score, in the challenge's `metric` (named accuracy as before Dice and PSNR)
     parameters: int
     epochs: int
     at: float
+    metric: str = "accuracy"  # the challenge's: what `accuracy` holds
+    score: float | None = None  # the same figure under a neutral name
 
 
 class RoomView(BaseModel):
@@ -95,7 +98,8 @@ def _ranked(entry: Submission) -> tuple:
 
 def leaderboard(room: Room) -> list[Standing]:
     """Each present participant's best submission to the open challenge: the highest
-    hidden-test accuracy first; ties go to fewer parameters, then to the earlier submission."""
+    hidden-test score first (accuracy, Dice or PSNR: the challenge's `metric`); ties go to
+    fewer parameters, then to the earlier submission."""
     if room.challenge is None:
         return []
     removed = {pid for pid, p in room.participants.items() if p.removed}
@@ -107,8 +111,9 @@ def leaderboard(room: Room) -> list[Standing]:
         if held is None or _ranked(entry) < _ranked(held):
             best[entry.participant] = entry
     ranked = sorted(best.values(), key=_ranked)
+    metric = room.challenge.metric
     return [Standing(rank=i + 1, participant=e.participant, name=e.name, run_id=e.run_id, accuracy=e.accuracy,
-                     parameters=e.parameters, epochs=e.epochs, at=e.at)
+                     parameters=e.parameters, epochs=e.epochs, at=e.at, metric=metric, score=e.accuracy)
             for i, e in enumerate(ranked)]
 
 
@@ -123,6 +128,7 @@ def public_view(room: Room) -> RoomView:
                       at=room.follow.at),
         challenge=None if c is None else ChallengeView(id=c.id, title=c.title, dataset=c.dataset,
                                                        max_parameters=c.max_parameters,
-                                                       max_epochs=c.max_epochs, opened=c.opened),
+                                                       max_epochs=c.max_epochs, opened=c.opened,
+                                                       metric=c.metric),
         leaderboard=leaderboard(room),
     )

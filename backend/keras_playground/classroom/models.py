@@ -45,6 +45,9 @@ class Challenge(BaseModel):
     max_epochs: int
     opened: float
     hidden_seed: int  # secret: draws the hidden test set
+    # What the board ranks by, higher is better: "accuracy" (classification), "dice" (nuclei:
+    # segmentation) or "psnr" (nuclei-denoise: restoration), from the data set's kind.
+    metric: str = "accuracy"
 
 
 class Submission(BaseModel):
@@ -56,7 +59,7 @@ class Submission(BaseModel):
     run_id: str
     parameters: int
     epochs: int
-    accuracy: float
+    accuracy: float  # the score on the hidden test set, in the challenge's metric (Dice or PSNR too)
     at: float
 
 

@@ -155,6 +155,9 @@ def _image_problems(spec: RunSpec, limits: Limits) -> list[Problem]:
         problems.append(Problem(field="dataset", message=(
             f"n_train + n_val + n_test = {total} is more than the {info.most:,} images of {d.name}")))
     side = info.shape(merged_params(d))[0]
+    if info.kind in MICROSCOPY and side % 16:
+        problems.append(Problem(field=f"dataset.params.{info.side_param}", message=(
+            f"{side} is not a multiple of 16: a U-Net halves the side at each level")))
     # A U-Net trains on patches (at most max_patch): its images may be larger.
     if side > limits.max_image_side and info.kind not in MICROSCOPY:
         problems.append(Problem(field=f"dataset.params.{info.side_param}", message=(
