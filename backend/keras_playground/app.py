@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from . import __version__
-from .api import catalog, errors, images, preview, rooms, runs, stream
+from .api import catalog, errors, images, microscopy, preview, rooms, runs, stream
 from .api.body_limit import BodyLimit
 from .api.headers import SecurityHeaders
 from .api.ws_guard import allowed_origins
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(catalog.router)
     app.include_router(images.router)
+    app.include_router(microscopy.router)
     app.include_router(runs.router)
     app.include_router(stream.router)
     app.include_router(preview.router)

@@ -38,13 +38,14 @@ def _pixels(rows: list[list[float]], field: str, most: int) -> np.ndarray:
 @router.post("/api/preview/layers")
 def preview_layers(settings: SettingsDep, spec: Annotated[RunSpec, Body(description="A run spec")]):
     """Each layer's output shape and parameters, the output layer's, the total, and what is
-    wrong (listed, not refused, so the layer editor can mark each layer)."""
+    wrong (listed, not refused, so the layer editor can mark each layer). A microscopy run's
+    `layers` are its U-Net's blocks ("down 1", ..., "bottom", "up 1", ...), then "output"."""
     problems: list[Problem] = check_limits(spec, settings.limits)
     shapes = None
     if not problems:  # shapes need numbers within their bounds
         shapes, problems = spec_problems(spec, settings.limits)
     listed = [{"field": p.field, "msg": p.message} for p in problems]
-    if shapes is None:
+    if not shapes:  # the data set is at fault, or a U-Net run without its unet
         return {"input": None, "layers": [], "output": None, "total": None, "problems": listed}
     info = DATASETS.get(spec.dataset.name)
     image = info is not None and info.input == "image"
@@ -104,7 +105,7 @@ def predict(run_id: str, request: PredictRequest, service: ServiceDep, token: To
     image = None
     if request.image is not None:
         info = DATASETS.get(spec.dataset.name)
-        if info is None or info.input != "image":
+        if info is None or info.input != "image" or spec.unet is not None:
             raise SpecError.of("run", "only runs on image data sets classify an image")
         side = info.shape(merged_params(spec.dataset))[0]
         pixels = _pixels(request.image, "image", MAX_DRAWING_SIDE)

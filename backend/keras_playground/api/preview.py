@@ -14,7 +14,7 @@ import numpy as np
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import PlainTextResponse
 
-from ..data import CsvError, gallery_split, make_dataset, parse_csv, validate_spec
+from ..data import CsvError, gallery_split, make_dataset, parse_csv, probe_split, validate_spec
 from ..data.truth import true_boundary
 from ..data.validate import MAX_CLASSES, validate_data
 from ..engine.codegen import export_script
@@ -24,6 +24,7 @@ from .deps import SettingsDep
 
 router = APIRouter(prefix="/api/preview", tags=["preview"])
 TRAIN_SAMPLE = 48  # training images the data panel shows
+MICROSCOPY_TRAIN_SAMPLE = 12  # microscopy: fewer, larger images, each beside its truth
 
 
 def _images(x, labels) -> dict:
@@ -31,6 +32,38 @@ def _images(x, labels) -> dict:
     pixels = np.round(np.clip(x[..., 0], 0, 1) * 255).astype(np.uint8)
     return {"count": len(x), "labels": [int(v) for v in labels],
             "images": base64.b64encode(pixels.tobytes()).decode("ascii")}
+
+
+def _stretched(images) -> np.ndarray:
+    """Each image (n, h, w) mapped from its own min..max to 0..255 (uint8)."""
+    images = np.asarray(images, np.float64)
+    low = images.min(axis=(1, 2), keepdims=True)
+    high = images.max(axis=(1, 2), keepdims=True)
+    return np.round((images - low) / np.maximum(high - low, 1e-12) * 255).astype(np.uint8)
+
+
+def _encoded(pixels: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(pixels, np.uint8).tobytes()).decode("ascii")
+
+
+def _microscopy(ds) -> dict:
+    """A microscopy data set as the page draws it: the probe image (the one frames' `output`
+    shows the network's answer for) and the first training images, each beside its truth:
+    the class map (0 background, 1 interior, 2 boundary) or the clean image."""
+    segmentation = ds.kind == "segmentation"
+
+    def truth(y) -> np.ndarray:
+        return np.asarray(y, np.uint8) if segmentation else _stretched(y[..., 0])
+
+    x, y = probe_split(ds)  # the probe of every frame (session.py): the first of these
+    image = x[0, ..., 0]
+    probe = {"index": 0, "image": _encoded(_stretched(x[:1, ..., 0])[0]), "truth": _encoded(truth(y[:1])[0]),
+             "low": round(float(image.min()), 5), "high": round(float(image.max()), 5)}
+    if not segmentation:
+        probe["truth_low"], probe["truth_high"] = round(float(y[0].min()), 5), round(float(y[0].max()), 5)
+    xt, yt = ds.x_train[:MICROSCOPY_TRAIN_SAMPLE], ds.y_train[:MICROSCOPY_TRAIN_SAMPLE]
+    return {"input": "image", "kind": ds.kind, "shape": list(ds.shape), "probe": probe,
+            "train": {"count": len(xt), "images": _encoded(_stretched(xt[..., 0])), "truth": _encoded(truth(yt))}}
 
 
 def _rows(xy, labels) -> list[list[float]]:
@@ -41,10 +74,13 @@ def _rows(xy, labels) -> list[list[float]]:
 def preview_data(settings: SettingsDep, spec: Annotated[RunSpec, Body(description="A run spec")]):
     """The spec's data set as drawn for a run: `train`, `val`, `test` rows of [x1, x2, label],
     and `true_boundary`: the polylines the generator separates the classes by (or null).
-    Images: the first training images and the gallery's (docs/api.md). Only the data set is
+    Images: the first training images and the gallery's; microscopy: the probe image and the
+    first training images with their truth (docs/api.md). Only the data set is
     checked: the data shows while the layers are still being edited."""
     spec = validate_data(spec.model_dump(), settings.limits)
     ds = make_dataset(spec.dataset)
+    if ds.kind in ("segmentation", "restoration"):
+        return _microscopy(ds)
     if ds.input == "image":
         return {"input": "image", "kind": ds.kind, "n_classes": ds.n_classes, "classes": list(ds.class_names),
                 "shape": list(ds.shape), "train": _images(ds.x_train[:TRAIN_SAMPLE], ds.y_train[:TRAIN_SAMPLE]),

@@ -1,5 +1,6 @@
 """Drive a session under commands: pause, resume, step (one epoch), stop, learning rate,
-and predict (one image through the current model, answered through `answer`).
+predict (one image through the current model, answered through `answer`) and apply (an
+uploaded micrograph through a U-Net, answered the same way).
 
 Commands arrive through a `Control` (a queue here; the runner may give another kind),
 checked between epochs, so a command takes effect within one epoch. A run left paused
@@ -18,7 +19,7 @@ from ..specs import DoneEvent, Event, StatusEvent
 if TYPE_CHECKING:  # the web side passes commands on without importing TensorFlow
     from .session import TrainingSession
 
-Action = Literal["pause", "resume", "step", "stop", "learning_rate", "predict"]
+Action = Literal["pause", "resume", "step", "stop", "learning_rate", "predict", "apply"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,28 @@ class Command:
     image: list | None = None
     index: int | None = None
     reply: str | None = None
+    # apply: an uploaded image as base64 of float32 [height][width] (row-major): a megapixel
+    # as JSON numbers would be ten times larger and slow to read (it may go through Redis).
+    pixels: str | None = None
+    shape: list[int] | None = None
+
+    @classmethod
+    def apply(cls, image) -> "Command":
+        """An apply command carrying `image` (a 2-D numpy array)."""
+        import base64
+
+        import numpy as np
+
+        data = np.ascontiguousarray(image, dtype="<f4")
+        return cls("apply", pixels=base64.b64encode(data.tobytes()).decode("ascii"), shape=list(data.shape))
+
+    def pixel_array(self):
+        """The image an apply command carries, float32 [height][width]."""
+        import base64
+
+        import numpy as np
+
+        return np.frombuffer(base64.b64decode(self.pixels), "<f4").reshape(self.shape)
 
 
 class Control(Protocol):
@@ -62,12 +85,17 @@ def _duration(seconds: float) -> str:
     return f"{seconds:g} second{'' if seconds == 1 else 's'}"
 
 
-def _predict(session: TrainingSession, command: Command) -> dict:
-    """The answer to a predict command; a bad request is answered with its error, not raised
-    into the training loop."""
+ASKING = ("predict", "apply")  # the commands that want an answer
+
+
+def respond(session: TrainingSession, command: Command) -> dict:
+    """The answer to a predict or apply command; a bad request is answered with its error,
+    not raised into the training loop."""
     import numpy as np  # the web side never runs this
 
     try:
+        if command.action == "apply":
+            return session.apply(command.pixel_array())
         image = None if command.image is None else np.asarray(command.image, np.float32)
         return session.predict(image, command.index)
     except (ValueError, IndexError) as exc:
@@ -83,7 +111,7 @@ def drive(session: TrainingSession, control: Control, emit: Callable[[Event], No
     """Train to the end under `control`, emitting every event; return the final DoneEvent.
 
     `is_cancelled` is polled while paused, so a paused run can be shut down from outside.
-    `answer(command, result)` takes the answer to a `predict` command.
+    `answer(command, result)` takes the answer to a `predict` or `apply` command.
     `paused_timeout`: seconds a run may stay paused (or wait paused from its start) with
     no resume or step; then it is stopped like any stopped run (history and model kept),
     its `done` saying why. Checked every `paused_poll_seconds`; None: never.
@@ -102,8 +130,8 @@ def drive(session: TrainingSession, control: Control, emit: Callable[[Event], No
                 session.stop()
             elif command.action == "learning_rate" and command.value is not None:
                 session.set_learning_rate(command.value)
-            elif command.action == "predict":
-                answer(command, _predict(session, command))
+            elif command.action in ASKING:
+                answer(command, respond(session, command))
             elif command.action == "pause" and not paused:
                 paused, paused_since = True, clock()
                 emit(StatusEvent(state="paused", epoch=session.epoch))

@@ -44,6 +44,36 @@ def map_frame(epoch: int, probe, probe_index: int) -> FrameEvent:
         gallery=None, output=output, probe_index=probe_index)
 
 
+def crop_to_depth(image: np.ndarray, depth: int) -> np.ndarray:
+    """`image` (height, width) cut down (from the bottom and the right) to sides that are
+    multiples of 2^depth, as a U-Net of that depth needs."""
+    step = 2 ** depth
+    return image[:image.shape[0] // step * step, :image.shape[1] // step * step]
+
+
+def apply_unet(model, unet, image: np.ndarray, epoch: int) -> dict:
+    """A U-Net over one whole image (height, width) of raw values (8- or 16-bit counts or
+    floats: its first layer normalizes each image by its own percentiles), cropped to a
+    multiple of 2^depth: the `apply` route's answer. `output` is an ImageMap as in frames
+    (probabilities from [0, 1]; a restored image from its own [low, high]); `mask` the
+    foreground probability > 0.5 as 0/255 (segmentation; None for restoration)."""
+    image = np.asarray(image, np.float32)
+    step = 2 ** unet.depth
+    if image.ndim != 2 or min(image.shape) < step or not np.all(np.isfinite(image)):
+        raise ValueError(f"an image is one channel of finite numbers, at least {step}x{step} pixels")
+    image = crop_to_depth(image, unet.depth)
+    height, width = image.shape
+    out = np.asarray(model(image[None, :, :, None], training=False), np.float32)[0]  # (h, w, channels)
+    channels = np.moveaxis(out, -1, 0)
+    restored = unet.output == "restored"
+    low, high = (float(channels.min()), float(channels.max())) if restored else (0.0, 1.0)
+    scaled = np.clip((channels - low) / max(high - low, 1e-12), 0.0, 1.0)
+    output = ImageMap(height=height, width=width, channels=int(channels.shape[0]), low=round(low, 5),
+                      high=round(high, 5), data=b64(np.round(scaled * 255)))
+    mask = None if restored else b64((_foreground(out) > 0.5) * 255)
+    return {"epoch": epoch, "height": height, "width": width, "output": output.model_dump(), "mask": mask}
+
+
 def _foreground(outputs: np.ndarray) -> np.ndarray:
     """The foreground probability of a U-Net's outputs (one channel, or 1 - background)."""
     return outputs[..., 0] if outputs.shape[-1] == 1 else 1.0 - outputs[..., 0]

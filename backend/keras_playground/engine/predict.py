@@ -1,5 +1,6 @@
 """One image through a trained image model: the class probabilities and the feature maps,
-as the draw-to-classify panel and a picked probe show them. Eager: one image, at once."""
+as the draw-to-classify panel and a picked probe show them; and an ended microscopy run's
+kept U-Net over an uploaded image. Eager: one image, at once."""
 
 from __future__ import annotations
 
@@ -25,22 +26,36 @@ def predict_image(model, kind: str, input_shape: tuple[int, ...], image: np.ndar
             "feature_maps": [m.model_dump() for m in frame.feature_maps]}
 
 
-def predict_saved(model_file: bytes, spec, image: np.ndarray | None, index: int | None) -> dict:
-    """The same answer from an ended run's kept model (.keras bytes): a drawn `image`, or
-    gallery image `index` of the run's data."""
+def load_saved(model_file: bytes):
+    """A kept model (.keras bytes), uncompiled; a U-Net's custom layer is registered first."""
     import tempfile
     from pathlib import Path
 
     import keras
 
-    from ..data import gallery_split, input_shape, make_dataset, problem_of
+    from . import unet  # noqa: F401  registers PercentileNormalization, the losses and metrics
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.keras"
         path.write_bytes(model_file)
-        model = keras.models.load_model(path, compile=False)
+        return keras.models.load_model(path, compile=False)
+
+
+def predict_saved(model_file: bytes, spec, image: np.ndarray | None, index: int | None) -> dict:
+    """The same answer from an ended run's kept model (.keras bytes): a drawn `image`, or
+    gallery image `index` of the run's data."""
+    from ..data import gallery_split, input_shape, make_dataset, problem_of
+
+    model = load_saved(model_file)
     if index is not None:
         gallery, _ = gallery_split(make_dataset(spec.dataset))
         image = gallery[index]
     kind, _ = problem_of(spec.dataset)
     return predict_image(model, kind, input_shape(spec), image, epoch=-1)
+
+
+def apply_saved(model_file: bytes, spec, image: np.ndarray) -> dict:
+    """An ended microscopy run's kept U-Net over a whole uploaded image (`apply_unet`)."""
+    from .microscopy import apply_unet
+
+    return apply_unet(load_saved(model_file), spec.unet, image, epoch=-1)

@@ -19,7 +19,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from ..data import gallery_split, input_shape, loss_of, make_dataset, network_inputs
+from ..data import gallery_split, input_shape, loss_of, make_dataset, network_inputs, probe_split
 from ..specs import DoneEvent, EpochEvent, Event, FrameEvent, LayerWeights, RunSpec, StartEvent
 from .frames import image_frame, plane_frame, plane_grid
 from .microscopy import MICROSCOPY, map_frame, microscopy_scores, patches
@@ -74,7 +74,7 @@ class TrainingSession:
         if self.microscopy:
             # The probe: the first validation image (else test, else training), whole.
             self.probe_index = 0
-            x, _ = gallery_split(data)
+            x, _ = probe_split(data)
             self._view_inputs = (tf.constant(x[:1]),)
             self._patch_rng = np.random.default_rng(spec.training.seed + 1)
             self._train_x = network_inputs(data.x_train, spec.features, data.input)
@@ -181,6 +181,17 @@ class TrainingSession:
             self._ensure_state(program)
             program.load(self._state)
             return predict_image(program.model, self.kind, self.input_shape, image, self.epoch)
+
+    def apply(self, image: np.ndarray) -> dict:
+        """A microscopy run's current network over a whole uploaded `image` (height, width),
+        raw values (see `microscopy.apply_unet`). Beside the training thread, as `predict`."""
+        if not self.microscopy:
+            raise ValueError("only microscopy runs (a U-Net) apply to an uploaded image")
+        from .microscopy import apply_unet
+        with self._borrow() as program:
+            self._ensure_state(program)
+            program.load(self._state)
+            return apply_unet(program.model, self.spec.unet, image, self.epoch)
 
     def stop(self) -> None:
         if not self.finished:

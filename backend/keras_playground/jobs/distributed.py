@@ -60,7 +60,7 @@ class Keys:
         return f"{self.ns}:worker:{name}"
 
     def reply(self, request_id: str) -> str:
-        """Where a worker answers one request (a prediction) to the replica that waits."""
+        """Where a worker answers one request (a prediction, an applied image) to the replica that waits."""
         return f"{self.ns}:reply:{request_id}"
 
     @property
@@ -76,7 +76,7 @@ class RedisControl:
         self.redis, self.key = client, key
 
     def answer(self, command: Command, result: dict) -> None:
-        """A predict command's answer, on the key its asker waits on (kept a minute at most)."""
+        """A predict or apply command's answer, on the key its asker waits on (kept a minute at most)."""
         if command.reply:
             with self.redis.pipeline() as pipe:
                 pipe.rpush(command.reply, json.dumps(result))

@@ -14,7 +14,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from ..engine.control import Command, QueueControl
+from ..engine.control import Command, QueueControl, respond
 from ..specs import RunSpec, StatusEvent
 from .runner import Runner
 from .training import INTERRUPTED, Trainer
@@ -77,16 +77,14 @@ class LocalRunner(Runner):
 
     def predict(self, run_id: str, command: Command, timeout: float) -> dict | None:
         # In this process the session is at hand: it answers at once, even between epochs.
-        session = self.trainer.training.get(run_id)
+        # Once the run has left `_active` its end is stored (the model with it): the kept
+        # model answers from then on, though the thread may not have let go of the session yet.
+        with self._cond:
+            active = run_id in self._active
+        session = self.trainer.training.get(run_id) if active else None
         if session is None:
             return None
-        import numpy as np  # this runner trains in-process: numpy and TensorFlow are here anyway
-
-        try:
-            image = None if command.image is None else np.asarray(command.image, np.float32)
-            return session.predict(image, command.index)
-        except (ValueError, IndexError) as exc:
-            return {"error": str(exc)}
+        return respond(session, command)  # predict or apply, as the training loop answers them
 
     def active_count(self) -> int:
         with self._cond:

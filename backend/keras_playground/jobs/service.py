@@ -155,6 +155,9 @@ class RunService:
         spec = RunSpec.model_validate(record.spec)
         if input_of(spec.dataset) != "image":
             raise SpecError.of("run", "only runs on image data sets classify an image")
+        if spec.unet is not None:
+            raise SpecError.of("run", "a microscopy run classifies no image: apply it to one with "
+                                      "POST /api/runs/{id}/apply")
         answer = self.runner.predict(run_id, command, timeout=PREDICT_SECONDS)
         if answer is None:
             answer = self._predict_ended(run_id, spec, command)
@@ -176,6 +179,37 @@ class RunService:
 
         image = None if command.image is None else np.asarray(command.image, np.float32)
         return predict_saved(model, spec, image, command.index)
+
+    def microscopy_spec(self, run_id: str, token: str | None) -> RunSpec:
+        """The spec of a run its token controls, if it trains a U-Net (else 422 naming `run`)."""
+        spec = RunSpec.model_validate(self.authorize(run_id, token).spec)
+        if spec.unet is None:
+            raise SpecError.of("run", "only microscopy runs (a U-Net: nuclei, nuclei-denoise) apply to an "
+                                      "uploaded image")
+        return spec
+
+    def apply(self, run_id: str, token: str | None, image) -> dict:
+        """A microscopy run's current model (its kept model once ended) over a whole image
+        (a 2-D numpy array of raw values, already checked): the network's output map and,
+        for segmentation, the mask. Live runs answer through the runner, as predict does."""
+        spec = self.microscopy_spec(run_id, token)
+        answer = self.runner.predict(run_id, Command.apply(image), timeout=PREDICT_SECONDS)
+        if answer is None:
+            answer = self._apply_ended(run_id, spec, image)
+        if "error" in answer:
+            raise SpecError.of("file", answer["error"])
+        return answer
+
+    def _apply_ended(self, run_id: str, spec: RunSpec, image) -> dict:
+        model = self.store.model(run_id)
+        if model is None:
+            raise RunNotReady("This run has no model yet: it applies to an image once it has started.")
+        if self.runner.workers() is not None:
+            raise RunNotReady("This run has ended: on a lab server, a run applies to an image while it "
+                              "trains. Download its model to apply it further (docs/api.md shows how).")
+        from ..engine.predict import apply_saved  # embedded: TensorFlow is in this process
+
+        return apply_saved(model, spec, image)
 
     def shutdown(self) -> None:
         self.runner.shutdown()
