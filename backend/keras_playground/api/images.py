@@ -66,9 +66,10 @@ class ConvolveRequest(BaseModel):
 def preview_convolve(request: ConvolveRequest):
     """One kernel over one image, as Keras's Conv2D computes it, and how the size follows."""
     image = _pixels(request.image, "image", MAX_CONVOLVE_SIDE)
-    kernel = np.asarray(request.kernel, np.float64) if request.kernel else np.zeros((0, 0))
-    if kernel.ndim != 2 or not 1 <= kernel.shape[0] <= 7 or kernel.shape[0] != kernel.shape[1]:
+    rows = request.kernel
+    if not 1 <= len(rows) <= 7 or any(len(row) != len(rows) for row in rows):
         raise SpecError.of("kernel", "a kernel is a square of 1x1 to 7x7 numbers")
+    kernel = np.asarray(rows, np.float64)
     if not np.all(np.isfinite(kernel)) or np.abs(kernel).max() > MAX_KERNEL_VALUE:
         raise SpecError.of("kernel", f"each weight is a number from -{MAX_KERNEL_VALUE:g} to {MAX_KERNEL_VALUE:g}")
     check_range("stride", request.stride, 1, 3)

@@ -86,6 +86,8 @@ def _tiff(data: bytes, smallest: int) -> np.ndarray:
         shape = (*stored[1:], stored[0]) if planar else stored
         if len(shape) not in (2, 3):
             raise _refuse(f"{GREYSCALE_ONLY}; this one's shape is {tuple(series.shape)}")
+        if len(shape) == 3 and shape[2] not in (2, 3, 4):  # bounded before any pixel is decoded
+            raise _refuse(f"{GREYSCALE_ONLY}; this one has {shape[2]} samples a pixel")
         _check_side(shape[0], shape[1], smallest)
         if str(series.dtype) not in PIXEL_TYPES:
             raise _refuse(f"pixels of 8 or 16 bits (unsigned) or floats, not {series.dtype}")

@@ -19,6 +19,7 @@ LOSSES_BY_KIND = {
     "restoration": ("mse", "mae"),
 }
 THREE_CLASS_LOSS = "categorical_crossentropy"
+MAX_MICROSCOPY_PIXELS = 400 * 64 * 64  # the default 400 images of 64x64, or 100 of 128x128
 
 
 def loss_of(spec: RunSpec, kind: str) -> str:
@@ -155,6 +156,10 @@ def _image_problems(spec: RunSpec, limits: Limits) -> list[Problem]:
         problems.append(Problem(field="dataset", message=(
             f"n_train + n_val + n_test = {total} is more than the {info.most:,} images of {d.name}")))
     side = info.shape(merged_params(d))[0]
+    if info.kind in MICROSCOPY and total * side * side > MAX_MICROSCOPY_PIXELS:
+        problems.append(Problem(field="dataset", message=(
+            f"{total} images of {side}x{side} is above the {MAX_MICROSCOPY_PIXELS:,} pixels a microscopy "
+            f"set may have (validation and test images go through the U-Net whole, every epoch)")))
     if info.kind in MICROSCOPY and side % 16:
         problems.append(Problem(field=f"dataset.params.{info.side_param}", message=(
             f"{side} is not a multiple of 16: a U-Net halves the side at each level")))

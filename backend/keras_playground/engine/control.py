@@ -9,12 +9,15 @@ too long is stopped, so forgotten paused runs do not hold training threads forev
 
 from __future__ import annotations
 
+import logging
 import queue
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Literal, Protocol
 
 from ..specs import DoneEvent, Event, StatusEvent
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # the web side passes commands on without importing TensorFlow
     from .session import TrainingSession
@@ -35,6 +38,9 @@ class Command:
     # as JSON numbers would be ten times larger and slow to read (it may go through Redis).
     pixels: str | None = None
     shape: list[int] | None = None
+    # predict, apply through Redis: past this time (epoch seconds) nobody waits for the
+    # answer any more, so a worker that finds the command late skips it.
+    deadline: float | None = None
 
     @classmethod
     def apply(cls, image) -> "Command":
@@ -100,6 +106,9 @@ def respond(session: TrainingSession, command: Command) -> dict:
         return session.predict(image, command.index)
     except (ValueError, IndexError) as exc:
         return {"error": str(exc)}
+    except Exception:  # out of memory, a TensorFlow error: the answer fails, never the run
+        log.exception("answering a %s command failed", command.action)
+        return {"error": "the model could not be applied to this image (see the server's log)"}
 
 
 def drive(session: TrainingSession, control: Control, emit: Callable[[Event], None], *,
@@ -130,7 +139,7 @@ def drive(session: TrainingSession, control: Control, emit: Callable[[Event], No
                 session.stop()
             elif command.action == "learning_rate" and command.value is not None:
                 session.set_learning_rate(command.value)
-            elif command.action in ASKING:
+            elif command.action in ASKING and not (command.deadline and time.time() > command.deadline):
                 answer(command, respond(session, command))
             elif command.action == "pause" and not paused:
                 paused, paused_since = True, clock()

@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..data import microscopy as scope
+from ..data.catalog import MICROSCOPY  # noqa: F401  (the session asks here which runs are microscopy)
 from ..specs import FrameEvent, ImageMap
 from .frames import b64
 
-MICROSCOPY = ("segmentation", "restoration")
 
 
 def patches(x: np.ndarray, y: np.ndarray, patch: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -4,6 +4,10 @@ kept U-Net over an uploaded image. Eager: one image, at once."""
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
+
 import numpy as np
 import tensorflow as tf
 
@@ -27,7 +31,27 @@ def predict_image(model, kind: str, input_shape: tuple[int, ...], image: np.ndar
 
 
 def load_saved(model_file: bytes):
-    """A kept model (.keras bytes), uncompiled; a U-Net's custom layer is registered first."""
+    """A kept model (.keras bytes), uncompiled; a U-Net's custom layer is registered first.
+    The last few loaded are kept: a participant drawing on an ended run asks again and again."""
+    key = hashlib.sha256(model_file).hexdigest()
+    with _LOADED_LOCK:
+        if key in _LOADED:
+            _LOADED.move_to_end(key)
+            return _LOADED[key]
+    model = _load(model_file)
+    with _LOADED_LOCK:
+        _LOADED[key] = model
+        while len(_LOADED) > LOADED_MODELS:
+            _LOADED.popitem(last=False)
+    return model
+
+
+LOADED_MODELS = 4
+_LOADED: OrderedDict = OrderedDict()
+_LOADED_LOCK = threading.Lock()
+
+
+def _load(model_file: bytes):
     import tempfile
     from pathlib import Path
 

@@ -12,6 +12,8 @@ import keras
 import tensorflow as tf
 from keras import layers
 
+from ..data.catalog import MICROSCOPY  # noqa: F401  (the program asks here which views need a map)
+
 # What a frame carries, in bytes before base64, so that it stays under 64 KB of JSON
 # whatever the network (tests/engine/test_session_images.py builds the largest).
 MAX_FILTERS = 32  # filters of one conv layer sent in a frame
@@ -19,7 +21,6 @@ MAX_FILTER_CHANNELS = 8  # input channels of each filter sent
 FILTER_BUDGET = 12_000  # bytes of filters in one frame, all conv layers together, first ones first
 MAP_BUDGET = 20_000  # bytes of feature maps in one frame, all layers together
 MAX_MAPS = 16  # channels of one layer's output sent
-MICROSCOPY = ("segmentation", "restoration")
 
 
 def quantize(values, low, high):

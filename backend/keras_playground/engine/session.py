@@ -14,6 +14,7 @@ epoch and returns its events. It knows nothing of threads or HTTP: a driver (see
 from __future__ import annotations
 
 import math
+import threading
 import time
 
 import numpy as np
@@ -51,6 +52,7 @@ class TrainingSession:
         self._model = None
         self._pool = pool
         self._state: list | None = None
+        self._state_lock = threading.Lock()
         self._synced_epoch = 0
         self._learning_rate = spec.training.learning_rate
         self.resolution, self.thumb = resolution, thumb
@@ -73,9 +75,8 @@ class TrainingSession:
         self.output_range = out_range
         if self.microscopy:
             # The probe: the first validation image (else test, else training), whole.
-            self.probe_index = 0
             x, _ = probe_split(data)
-            self._view_inputs = (tf.constant(x[:1]),)
+            self._probe = (0, (tf.constant(x[:1]),))
             self._patch_rng = np.random.default_rng(spec.training.seed + 1)
             self._train_x = network_inputs(data.x_train, spec.features, data.input)
             self._train_y = targets(data.y_train, self.kind, self.n_classes)
@@ -83,12 +84,11 @@ class TrainingSession:
             # The gallery (and the probes to pick from): the same images the page draws.
             x, self.gallery_labels = gallery_split(data)
             self._gallery = tf.constant(x)
-            self.probe_index = 0
-            self._view_inputs = (self._gallery[:1], self._gallery)
+            self._probe = (0, (self._gallery[:1], self._gallery))
         else:
             grid = tf.constant(network_inputs(plane_grid(data.extent, resolution), spec.features, "points"))
             thumbs = tf.constant(network_inputs(plane_grid(data.extent, thumb), spec.features, "points"))
-            self._view_inputs = (grid, thumbs, tf.constant(out_range, tf.float32))
+            self._probe = (0, (grid, thumbs, tf.constant(out_range, tf.float32)))
         self.key = self._program_key()
 
         self.epoch = 0
@@ -132,11 +132,12 @@ class TrainingSession:
         return self._pool.borrow(self.key, self._new_program)
 
     def _ensure_state(self, program: EpochProgram) -> None:
-        if self._state is None:
-            self._state = program.initial_state(self.spec.training.seed, self._learning_rate)
-            self._lr_index = program.learning_rate_index
-            self._weight_slots = program.weight_slots
-            self._n_model_variables = len(program.model.variables)
+        with self._state_lock:  # a prediction may ask for it beside the training thread
+            if self._state is None:
+                self._lr_index = program.learning_rate_index
+                self._weight_slots = program.weight_slots
+                self._n_model_variables = len(program.model.variables)
+                self._state = program.initial_state(self.spec.training.seed, self._learning_rate)
 
     @property
     def model(self):
@@ -173,8 +174,8 @@ class TrainingSession:
         if not self.images:
             raise ValueError("only image runs classify one image")
         if index is not None:
-            self.probe_index = index
-            self._view_inputs = (self._gallery[index:index + 1], self._gallery)
+            # One assignment: an epoch reads the probe once, so its frame never mixes two.
+            self._probe = (index, (self._gallery[index:index + 1], self._gallery))
             image = self._gallery[index].numpy()
         from .predict import predict_image  # only image runs need it
         with self._borrow() as program:
@@ -215,11 +216,12 @@ class TrainingSession:
             val_loss = val_metric = None
             if self.spec.dataset.n_val > 0:
                 val_loss, val_metric = (_finite(v) for v in evaluate(program.model, self.kind, self._xv, self._yv))
-            probe = tf.nest.map_structure(lambda t: t.numpy(), program.probe(*self._view_inputs))
+            index, inputs = self._probe
+            probe = tf.nest.map_structure(lambda t: t.numpy(), program.probe(*inputs))
             self._layer_indices = (program.view.layer_indices()
                                    if self.images and not self.microscopy else None)
         start = StartEvent(loss=_finite(loss), metric=_finite(metric), val_loss=val_loss, val_metric=val_metric)
-        return [start, self._frame(probe)]
+        return [start, self._frame(probe, index)]
 
     def _frame_due(self) -> bool:
         if self.epoch == 1 or self.epoch >= self.spec.training.epochs:
@@ -236,6 +238,7 @@ class TrainingSession:
         perm = (self._perm_rng.permutation(self.spec.dataset.n_train) if self.spec.training.shuffle
                 else np.arange(self.spec.dataset.n_train))
         want_frame = self._frame_due()
+        index, inputs = self._probe  # read once: a probe picked meanwhile waits for the next epoch
         started = time.perf_counter()
         if self.microscopy:  # new random patches (and quarter turns, flips) every epoch
             xp, yp = patches(self._train_x, self._train_y, self.spec.unet.patch, self._patch_rng)
@@ -243,7 +246,7 @@ class TrainingSession:
         with self._borrow() as program:
             self._ensure_state(program)
             out, self._state = program.run(self._state, self._x, self._y, tf.constant(perm, tf.int32),
-                                           self._xv, self._yv, self._view_inputs, want_frame)
+                                           self._xv, self._yv, inputs, want_frame)
             if self.images and not self.microscopy and not hasattr(self, "_layer_indices"):
                 self._layer_indices = program.view.layer_indices()
         event = EpochEvent(
@@ -259,7 +262,7 @@ class TrainingSession:
             return events
         self.last_finite = event
         if want_frame:
-            events.append(self._frame(out["frame"]))
+            events.append(self._frame(out["frame"], index))
         self._update_state(event)
         return events
 
@@ -289,7 +292,7 @@ class TrainingSession:
             self._restored = self.best_epoch != self.epoch
         return self._restored
 
-    def _frame(self, probe) -> FrameEvent:
+    def _frame(self, probe, probe_index: int) -> FrameEvent:
         # Deadlines a fixed interval apart: a frame lands on the first epoch after each, so
         # the rate averages the cap (counting from the last frame would lose part of an
         # epoch every time). One that falls behind does not catch up in a burst.
@@ -299,12 +302,12 @@ class TrainingSession:
             self._next_frame_at = max(self._next_frame_at + interval, now + interval / 2)
         self._frame_epoch = self.epoch
         if self.microscopy:
-            return map_frame(self.epoch, probe, self.probe_index)
+            return map_frame(self.epoch, probe, probe_index)
         if self.images:
             conv_layers, map_layers, map_totals = self._layer_indices
             return image_frame(self.epoch, probe, conv_layers=conv_layers, map_layers=map_layers,
-                               map_totals=map_totals, probe_index=self.probe_index,
-                               probe_label=int(self.gallery_labels[self.probe_index]),
+                               map_totals=map_totals, probe_index=probe_index,
+                               probe_label=int(self.gallery_labels[probe_index]),
                                gallery_labels=self.gallery_labels)
         return plane_frame(self.epoch, probe, resolution=self.resolution, thumb=self.thumb,
                            extent=self.data.extent, output_range=self.output_range, weights=self.weights())
@@ -322,8 +325,9 @@ class TrainingSession:
             return None
         with self._borrow() as program:
             program.load(self._state)
-            out = program.probe(*self._view_inputs)
-            return self._frame(tf.nest.map_structure(lambda t: t.numpy(), out))
+            index, inputs = self._probe
+            out = program.probe(*inputs)
+            return self._frame(tf.nest.map_structure(lambda t: t.numpy(), out), index)
 
     def done_event(self, message: str | None = None) -> DoneEvent:
         """Final figures: last finite epoch, test set, confusion matrix, parameter count."""

@@ -163,7 +163,7 @@ class DramatiqRunner(Runner):
         if not self.redis.hexists(self.keys.training, run_id):
             return None
         reply = self.keys.reply(secrets.token_urlsafe(12))
-        command = replace(command, reply=reply)
+        command = replace(command, reply=reply, deadline=time.time() + timeout)
         with self.redis.pipeline() as pipe:
             pipe.rpush(self.keys.control(run_id), json.dumps(asdict(command)))
             pipe.expire(self.keys.control(run_id), DAY)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass
 
 from ..config import Settings
@@ -49,7 +50,8 @@ class RunNotReady(Refusal):
     status = 409
 
 
-PREDICT_SECONDS = 10.0  # a live run answers within an epoch; a worker's within this
+PREDICT_SECONDS = 10.0
+INFERENCES = 2  # ended runs' kept models applied at once in this process  # a live run answers within an epoch; a worker's within this
 
 
 class Busy(TryLater):
@@ -70,6 +72,7 @@ class RunService:
                  limiter: RateLimiter | None = None):
         self.settings, self.store, self.bus, self.runner = settings, store, bus, runner
         self.limiter = limiter or MemoryRateLimiter()
+        self._inferences = threading.BoundedSemaphore(INFERENCES)
 
     # ----- create and read -----
 
@@ -178,7 +181,8 @@ class RunService:
         from ..engine.predict import predict_saved  # embedded: TensorFlow is in this process
 
         image = None if command.image is None else np.asarray(command.image, np.float32)
-        return predict_saved(model, spec, image, command.index)
+        with self._one_inference():
+            return predict_saved(model, spec, image, command.index)
 
     def microscopy_spec(self, run_id: str, token: str | None) -> RunSpec:
         """The spec of a run its token controls, if it trains a U-Net (else 422 naming `run`)."""
@@ -209,7 +213,19 @@ class RunService:
                               "trains. Download its model to apply it further (docs/api.md shows how).")
         from ..engine.predict import apply_saved  # embedded: TensorFlow is in this process
 
-        return apply_saved(model, spec, image)
+        with self._one_inference():
+            return apply_saved(model, spec, image)
+
+    @contextlib.contextmanager
+    def _one_inference(self):
+        """A kept model runs for at most INFERENCES requests at once (each may load a model and
+        take a megapixel through it); one more waits its turn elsewhere: 429."""
+        if not self._inferences.acquire(blocking=False):
+            raise Busy("The server is applying other kept models right now; send it again in a moment.", 2)
+        try:
+            yield
+        finally:
+            self._inferences.release()
 
     def shutdown(self) -> None:
         self.runner.shutdown()

@@ -188,7 +188,7 @@ def check_limits(spec: RunSpec, limits: Limits) -> list[Problem]:
         rng("unet.base_filters", u.base_filters, 1, limits.max_base_filters)
         rng("unet.dropout", u.dropout, 0, limits.max_dropout)
         rng("unet.patch", u.patch, limits.min_patch, limits.max_patch)
-        if u.patch % 2 ** u.depth:
+        if 1 <= u.depth <= limits.max_unet_depth and u.patch % 2 ** u.depth:  # a bad depth is named above
             problems.append(Problem(field="unet.patch", message=(
                 f"{u.patch} is not a multiple of 2^depth = {2 ** u.depth}: each pooling halves it")))
     a = t.augment
