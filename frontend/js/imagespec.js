@@ -3,14 +3,14 @@
 // choices), the augmentation, and what the server sends about images (previews, frames,
 // predictions) checked before the page draws it. Every bound is the catalog's.
 
+import { base64Of } from "./sanitize-wall.js";
+
 const isObject = (value) => value !== null && typeof value === "object" && !Array.isArray(value);
 const isInt = (v, low = 0, high = 1e7) => Number.isInteger(v) && v >= low && v <= high;
 const finite = (v) => typeof v === "number" && Number.isFinite(v);
 const ints = (list, low, high) => Array.isArray(list) && list.every((v) => isInt(v, low, high));
 const numbers = (list) => Array.isArray(list) && list.every(finite);
-/** Whether `text` is base64 of exactly `count` bytes. */
-const bytesOf = (text, count) => typeof text === "string" && text.length === 4 * Math.ceil(count / 3)
-  && /^[A-Za-z0-9+/]*={0,2}$/.test(text);
+const bytesOf = base64Of; // base64 of exactly `count` bytes, padding included
 
 /** The catalog's entry of the spec's data set when it is an image data set, else null. */
 export function imageEntry(spec, catalog) {

@@ -4,6 +4,8 @@
 // server sends about them (the data preview, frames' `output`, epochs' extras, the scores at
 // the end, an uploaded image's answer) checked before the page draws it.
 
+import { base64Of } from "./sanitize-wall.js";
+
 const KINDS = ["segmentation", "restoration"];
 /** The outputs a kind may have; the first is the one a data set starts with. */
 export const OUTPUTS = { segmentation: ["foreground", "three_class"], restoration: ["restored"] };
@@ -16,9 +18,7 @@ const isObject = (value) => value !== null && typeof value === "object" && !Arra
 const finite = (v) => typeof v === "number" && Number.isFinite(v);
 const isInt = (v, low = 0, high = 1e7) => Number.isInteger(v) && v >= low && v <= high;
 const num = (v) => (finite(v) ? v : null);
-/** Whether `text` is base64 of exactly `count` bytes. */
-export const bytesOf = (text, count) => typeof text === "string" && text.length === 4 * Math.ceil(count / 3)
-  && /^[A-Za-z0-9+/]*={0,2}$/.test(text);
+const bytesOf = base64Of; // base64 of exactly `count` bytes, padding included
 
 /** The catalog's entry of the spec's data set when it is a microscopy one, else null. */
 export function scopeEntry(spec, catalog) {

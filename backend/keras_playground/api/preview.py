@@ -6,7 +6,6 @@ Each checks the spec exactly as `POST /api/runs` does, so an error shows before 
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated
 
 import numpy as np
@@ -18,6 +17,7 @@ from ..data import CsvError, gallery_split, make_dataset, parse_csv, probe_split
 from ..data.truth import true_boundary
 from ..data.validate import MAX_CLASSES, validate_data
 from ..engine.codegen import export_script
+from ..engine.frames import b64
 from ..engine.notebook import MEDIA_TYPE, notebook_text
 from ..specs import RunSpec
 from .deps import SettingsDep
@@ -31,7 +31,7 @@ def _images(x, labels) -> dict:
     """Images as the page draws them: base64 of uint8 [count][height][width] (pixel * 255)."""
     pixels = np.round(np.clip(x[..., 0], 0, 1) * 255).astype(np.uint8)
     return {"count": len(x), "labels": [int(v) for v in labels],
-            "images": base64.b64encode(pixels.tobytes()).decode("ascii")}
+            "images": b64(pixels)}
 
 
 def _stretched(images) -> np.ndarray:
@@ -42,8 +42,6 @@ def _stretched(images) -> np.ndarray:
     return np.round((images - low) / np.maximum(high - low, 1e-12) * 255).astype(np.uint8)
 
 
-def _encoded(pixels: np.ndarray) -> str:
-    return base64.b64encode(np.ascontiguousarray(pixels, np.uint8).tobytes()).decode("ascii")
 
 
 def _microscopy(ds) -> dict:
@@ -57,13 +55,13 @@ def _microscopy(ds) -> dict:
 
     x, y = probe_split(ds)  # the probe of every frame (session.py): the first of these
     image = x[0, ..., 0]
-    probe = {"index": 0, "image": _encoded(_stretched(x[:1, ..., 0])[0]), "truth": _encoded(truth(y[:1])[0]),
+    probe = {"index": 0, "image": b64(_stretched(x[:1, ..., 0])[0]), "truth": b64(truth(y[:1])[0]),
              "low": round(float(image.min()), 5), "high": round(float(image.max()), 5)}
     if not segmentation:
         probe["truth_low"], probe["truth_high"] = round(float(y[0].min()), 5), round(float(y[0].max()), 5)
     xt, yt = ds.x_train[:MICROSCOPY_TRAIN_SAMPLE], ds.y_train[:MICROSCOPY_TRAIN_SAMPLE]
     return {"input": "image", "kind": ds.kind, "shape": list(ds.shape), "probe": probe,
-            "train": {"count": len(xt), "images": _encoded(_stretched(xt[..., 0])), "truth": _encoded(truth(yt))}}
+            "train": {"count": len(xt), "images": b64(_stretched(xt[..., 0])), "truth": b64(truth(yt))}}
 
 
 def _rows(xy, labels) -> list[list[float]]:
