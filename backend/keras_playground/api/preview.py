@@ -42,8 +42,6 @@ def _stretched(images) -> np.ndarray:
     return np.round((images - low) / np.maximum(high - low, 1e-12) * 255).astype(np.uint8)
 
 
-
-
 def _microscopy(ds) -> dict:
     """A microscopy data set as the page draws it: the probe image (the one frames' `output`
     shows the network's answer for) and the first training images, each beside its truth:
