@@ -319,3 +319,22 @@ def test_an_apply_command_survives_json_and_is_answered_by_the_training_loop():
     drive(session, control, lambda event: None, answer=lambda command, result: answers.append(result))
     assert answers[0]["epoch"] == 0 and (answers[0]["height"], answers[0]["width"]) == (64, 64)
     assert "error" in answers[1]
+
+
+def lesson_step(client, lesson_id, step):
+    """A lesson step's settings, as the server serves them to the page."""
+    return client.get(f"/api/lessons/{lesson_id}").json()["steps"][step - 1]["settings"]
+
+
+def test_the_segmentation_lessons_first_step_reaches_a_dice_of_0_8(client):
+    run = create(client, lesson_step(client, "12-dice-not-accuracy", 1))
+    done = stream_to_end(client, run["id"])[-1]
+    assert done["dice"] >= 0.8 and done["dice"] > done["baselines"]["otsu"]["dice"], done
+    assert done["pixel_accuracy"] > done["background_accuracy"] >= 0.7  # all background: already 70 %+
+
+
+def test_the_restoration_lessons_first_step_beats_the_best_classical_filter(client):
+    run = create(client, lesson_step(client, "15-denoising", 1))
+    done = stream_to_end(client, run["id"])[-1]
+    best = max(done["baselines"]["gaussian"]["psnr"], done["baselines"]["median"]["psnr"])
+    assert done["psnr"] > best and done["ssim"] > done["baselines"]["gaussian"]["ssim"], done

@@ -186,3 +186,28 @@ def test_denoising_beats_the_gaussian_filter(open_page):
     psnr = {rows.nth(i).locator("td").nth(0).text_content(): float(rows.nth(i).locator("td").nth(1).text_content())
             for i in range(4)}
     assert psnr["the network"] > psnr["Gaussian filter"] > psnr["the noisy image"], psnr
+
+
+def test_the_microscopy_lessons_first_steps_train_on_the_page(open_page):
+    """Lesson 12's first step (its link loads its U-Net): Dice at least 0.8, above Otsu's; lesson
+    15's first step: the network's PSNR above the Gaussian and median filters'."""
+    page = open_page("/?lesson=12-dice-not-accuracy&step=1")
+    expect(page.get_by_test_id("lesson")).to_be_visible()
+    expect(page.locator("body")).to_have_class(re.compile(r"\bscope\b"))
+    assert spec_of(page)["unet"]["output"] == "foreground"
+    page.get_by_test_id("train").click()
+    wait_for_state(page, "finished")
+    assert page.evaluate(CHART_POINTS, "dice-chart")[0] == spec_of(page)["training"]["epochs"]
+    scores = page.get_by_test_id("scores")
+    dice = float(scores.locator("tr.mine td").nth(1).text_content())
+    expect(scores).to_contain_text("Otsu")
+    assert dice >= 0.8, dice
+
+    page = open_page("/?lesson=15-denoising&step=1")
+    expect(page.get_by_test_id("restoration")).to_be_visible()
+    page.get_by_test_id("train").click()
+    wait_for_state(page, "finished")
+    rows = page.get_by_test_id("scores").locator("tbody tr")
+    psnr = {rows.nth(i).locator("td").nth(0).text_content(): float(rows.nth(i).locator("td").nth(1).text_content())
+            for i in range(4)}
+    assert psnr["the network"] > psnr["Gaussian filter"] and psnr["the network"] > psnr["median filter"], psnr
