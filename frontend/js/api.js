@@ -24,7 +24,8 @@ export class ApiError extends Error {
 
 const id = (value) => encodeURIComponent(String(value)); // ids and codes from outside stay one path segment
 
-async function request(path, { method = "GET", json, body, headers = {}, as = "json" } = {}) {
+/** One request; errors as ApiError. `json` is sent as JSON, `body` as it is. */
+export async function request(path, { method = "GET", json, body, headers = {}, as = "json" } = {}) {
   const init = { method, headers: { "X-Client-Id": clientId(), ...headers } };
   if (json !== undefined) {
     init.body = JSON.stringify(json);

@@ -2,28 +2,15 @@
 // and parameters of a layer stack, a trained network's answer for an image, a single
 // convolution, and a microscopy network applied to an uploaded image. Errors are ApiErrors, as api.js makes them.
 
-import { api, ApiError, clientId } from "./api.js";
+import { api, request } from "./api.js";
 
 const id = (value) => encodeURIComponent(String(value));
+const bearer = (token) => (token ? { Authorization: `Bearer ${token}` } : {});
 
-async function post(path, json, token = null, file = null) {
-  const headers = { "X-Client-Id": clientId(), "Content-Type": file ? file.type : "application/json" };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  let response;
-  try {
-    response = await fetch(path, { method: "POST", headers, body: file ? file.body : JSON.stringify(json) });
-  } catch {
-    throw new ApiError(0, "The server cannot be reached. Is it still running?");
-  }
-  if (!response.ok) {
-    let detail = response.statusText;
-    try { detail = (await response.json()).detail; } catch { /* not JSON */ }
-    const problems = Array.isArray(detail) ? detail : [];
-    const message = problems.length ? problems.map((p) => `${p.field}: ${p.msg}`).join("; ") : String(detail);
-    const retry = response.headers.get("Retry-After");
-    throw new ApiError(response.status, message, problems, retry ? Number(retry) : null);
-  }
-  return response.json();
+/** A JSON body, or a file's bytes (`file`: {body, type}), posted with the run's token if any. */
+function post(path, json, token = null, file = null) {
+  if (file) return request(path, { method: "POST", body: file.body, headers: { "Content-Type": file.type, ...bearer(token) } });
+  return request(path, { method: "POST", json, headers: bearer(token) });
 }
 
 export const imageApi = {

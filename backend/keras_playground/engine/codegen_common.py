@@ -6,6 +6,8 @@ source loses the comments written for the playground's maintainers.
 
 from __future__ import annotations
 
+import ast
+
 import types
 
 from ..data import CUSTOM, natural_loss
@@ -98,3 +100,15 @@ def output_lines(kind: str, n_classes: int, binary_comment: str) -> list[str]:
         return commented(f"model.add(layers.Dense({n_classes}, activation='softmax'))",
                          "output: one probability per class, summing to 1")
     return commented("model.add(layers.Dense(1, activation='linear'))", "output: a real number, not squashed")
+
+
+def defined_names(node) -> list[str]:
+    """The names a module-level statement defines (a function, a class, an assignment): what
+    the code copiers follow to copy a function with everything it reaches."""
+    if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, ast.Assign):
+        return [t.id for t in node.targets if isinstance(t, ast.Name)]
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        return [node.target.id]
+    return []

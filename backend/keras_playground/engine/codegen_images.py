@@ -20,7 +20,8 @@ import types
 
 from ..data import DATASETS, input_shape, merged_params
 from ..specs import RunSpec, layer_shapes
-from .codegen_common import NOTES_FOR_US, commented, dense_lines, output_lines, regularizer_arg, without_notes
+from .codegen_common import (NOTES_FOR_US, commented, defined_names, dense_lines, output_lines, regularizer_arg,
+                             without_notes)
 
 # Beyond the usual notes: the generators' remarks on how the page hands them parameters.
 IMAGE_NOTES = (*NOTES_FOR_US, "catalog")
@@ -91,23 +92,13 @@ def _names_used(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
-def _defined(node: ast.stmt) -> list[str]:
-    if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-        return [node.name]
-    if isinstance(node, ast.Assign):
-        return [t.id for t in node.targets if isinstance(t, ast.Name)]
-    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-        return [node.target.id]
-    return []
-
-
 def _generator_code(spec: RunSpec) -> tuple[str, list[str]]:
     """(source of the generator and everything of its module it reaches, modules it uses)."""
     generator = DATASETS[spec.dataset.name].generator
     module = sys.modules[generator.__module__]
     text = inspect.getsource(module)
     lines = text.split("\n")
-    nodes = {name: node for node in ast.parse(text).body for name in _defined(node)}
+    nodes = {name: node for node in ast.parse(text).body for name in defined_names(node)}
     needed, modules, todo = set(), [], [generator.__name__]
     while todo:
         name = todo.pop()

@@ -24,7 +24,7 @@ from ..data import DATASETS, loss_of, merged_params, problem_of
 from ..data import microscopy as scope
 from ..specs import RunSpec
 from .codegen import KERAS_DEFAULT_RATES, OPTIMIZER_CLASSES, OPTIMIZER_WORDS
-from .codegen_common import NOTES_FOR_US, RULE, commented, training_facts, without_notes
+from .codegen_common import NOTES_FOR_US, RULE, commented, defined_names, training_facts, without_notes
 from .script_unet import RANDOM_PATCHES, UNET_FUNCTION
 from .script_unet_plots import UNET_PLOTS_FLAG, unet_plot_function
 
@@ -36,23 +36,13 @@ RESTORATION_SCORES = ["psnr", "ssim"]
 
 # ----- Copying source: a module's functions and everything of it they reach -----
 
-def _defined(node: ast.stmt) -> list[str]:
-    if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-        return [node.name]
-    if isinstance(node, ast.Assign):
-        return [t.id for t in node.targets if isinstance(t, ast.Name)]
-    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-        return [node.target.id]
-    return []
-
-
 def copied(text: str, roots: list[str]) -> tuple[str, set[str]]:
     """(the source of `roots` and of every top-level name of `text` they reach, in the module's
     order, without our notes; the import lines those need). A name the module imports
     relatively (one of ours) cannot be copied: ValueError."""
     tree = ast.parse(text)
     lines = text.split("\n")
-    nodes = {name: node for node in tree.body for name in _defined(node)}
+    nodes = {name: node for node in tree.body for name in defined_names(node)}
     imported: dict[str, str] = {}
     for node in tree.body:
         for alias in getattr(node, "names", []) if isinstance(node, (ast.Import, ast.ImportFrom)) else []:
