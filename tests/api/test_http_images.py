@@ -186,6 +186,7 @@ def test_convolve_answers_with_the_output_and_how_its_size_follows(client):
 @pytest.mark.parametrize("body, field", [
     ({"image": [[0.5] * 4] * 4, "kernel": [[11, 0, 0], [0, 0, 0], [0, 0, 0]]}, "kernel"),
     ({"image": [[0.5] * 4] * 4, "kernel": [[1, 0], [0, 1], [1, 1]]}, "kernel"),
+    ({"image": [[0.5] * 4] * 4, "kernel": [[1, 2], [3]]}, "kernel"),  # ragged rows
     ({"image": [[0.5] * 2] * 2, "kernel": [[1] * 3] * 3}, "kernel"),
     ({"image": [[0.5] * 49] * 49, "kernel": [[1]]}, "image"),
     ({"image": [[0.5] * 4] * 4, "kernel": [[1]], "stride": 4}, "stride"),

@@ -338,3 +338,15 @@ def test_the_restoration_lessons_first_step_beats_the_best_classical_filter(clie
     done = stream_to_end(client, run["id"])[-1]
     best = max(done["baselines"]["gaussian"]["psnr"], done["baselines"]["median"]["psnr"])
     assert done["psnr"] > best and done["ssim"] > done["baselines"]["gaussian"]["ssim"], done
+
+
+@pytest.mark.parametrize("depth", [-2000, 0, 5, 3_000_000_000])
+def test_a_unet_depth_out_of_range_is_a_422_at_once(client, depth):
+    spec = suggested("nuclei")
+    spec["unet"]["depth"] = depth
+    started = time.monotonic()
+    for route in ("/api/runs", "/api/preview/layers"):
+        response = client.post(route, json=spec)
+        problems = response.json()["detail"] if response.status_code == 422 else response.json()["problems"]
+        assert any(p["field"] == "unet.depth" for p in problems), response.text
+    assert time.monotonic() - started < 5  # never 2 ** depth computed
