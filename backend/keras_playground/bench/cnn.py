@@ -57,7 +57,7 @@ def _gallery(session: TrainingSession) -> np.ndarray:
     return network_inputs(x, session.spec.features, session.data.input)
 
 
-def compiled_cnn_figures(spec: RunSpec) -> dict:
+def compiled_image_figures(spec: RunSpec) -> dict:
     """ms per epoch (median, after the first), the first epoch's seconds (build + trace)
     and the size of a frame's JSON, as a participant's page receives it."""
     started = time.perf_counter()
@@ -112,8 +112,8 @@ def run_cnn_benchmark(epochs: int = 8) -> dict:
     spec = cnn_spec(epochs=max(epochs, 2))
     # Warm up TensorFlow's convolution kernels (about 0.8 s, once per process), so the first
     # epoch measures what every new architecture pays: building and tracing its program.
-    compiled_cnn_figures(cnn_spec(epochs=2))
-    ours = compiled_cnn_figures(spec)
+    compiled_image_figures(cnn_spec(epochs=2))
+    ours = compiled_image_figures(spec)
     fit = fit_cnn_figures(spec)
     return {"workload": CNN_WORKLOAD, "epochs": spec.training.epochs,
             "ms_per_epoch": ours["ms_per_epoch"], "fit_ms_per_epoch": fit["ms_per_epoch"],

@@ -14,7 +14,6 @@ computing the probe's output map as a frame does.
 
 from __future__ import annotations
 
-import statistics
 import time
 from typing import Callable
 
@@ -24,9 +23,9 @@ import numpy as np
 from ..data import DATASETS, network_inputs, probe_split
 from ..engine.microscopy import patches
 from ..engine.model import targets
-from ..engine.pool import ProgramPool
 from ..engine.session import TrainingSession
 from ..specs import RunSpec, parse_spec
+from .cnn import compiled_image_figures
 
 UNET_WORKLOAD = ("nuclei 64x64, 24 train images, U-Net depth 2, 8 filters, batchnorm, 64x64 patches, "
                  "Adam, batch 8, a frame every epoch")
@@ -60,23 +59,6 @@ def session_draws(session: TrainingSession) -> Callable[[], tuple[np.ndarray, np
         return (*patches(x, y, spec.unet.patch, patch_rng), perm)
 
     return draw
-
-
-def compiled_unet_figures(spec: RunSpec) -> dict:
-    """ms per epoch (median, after the first), the first epoch's seconds (build + trace)
-    and the size of a frame's JSON."""
-    started = time.perf_counter()
-    session = TrainingSession(spec, max_frames_per_second=None, pool=ProgramPool())
-    session.train_epoch()
-    first = time.perf_counter() - started
-    times, frame = [], None
-    while not session.finished:
-        t = time.perf_counter()
-        events = session.train_epoch()
-        times.append(time.perf_counter() - t)
-        frame = next(e for e in events if e.kind == "frame")  # a frame every epoch
-    return {"ms_per_epoch": 1000 * statistics.median(times), "first_epoch_seconds": first,
-            "frame_bytes": len(frame.model_dump_json())}
 
 
 class _OutputMapEveryEpoch(keras.callbacks.Callback):
@@ -115,7 +97,7 @@ def fit_unet_figures(spec: RunSpec) -> dict:
 def run_unet_benchmark(epochs: int = 8) -> dict:
     """The `unet` entry of `bench --json`."""
     spec = unet_spec(epochs=max(epochs, 2))
-    ours = compiled_unet_figures(spec)
+    ours = compiled_image_figures(spec)  # the CNN row's measure, on the U-Net
     fit = fit_unet_figures(spec)
     return {"workload": UNET_WORKLOAD, "epochs": spec.training.epochs,
             "ms_per_epoch": ours["ms_per_epoch"], "fit_ms_per_epoch": fit["ms_per_epoch"],
