@@ -120,12 +120,25 @@ def cmd_lessons(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.peer and not args.page:
+        print("error: --peer goes with --page: bench --page --peer DIR", file=sys.stderr)
+        return 2
     if args.page:
         from importlib.util import find_spec
 
         if find_spec("playwright") is None:  # bench.page imports it only when it runs
             print("error: bench --page needs the test extra: pip install -e '.[test]'", file=sys.stderr)
             return 2
+        if args.peer:
+            if not (Path(args.peer) / "index.html").is_file():
+                print(f"error: {args.peer} has no index.html: --peer takes a built TensorFlow Playground's folder",
+                      file=sys.stderr)
+                return 2
+            from .bench.peer import format_peer_report, run_peer_bench
+
+            report = run_peer_bench(args.peer)
+            print(json.dumps(report, indent=1) if args.json else format_peer_report(report))
+            return 0
         from .bench.page import format_page_report, run_page_bench
 
         report = run_page_bench()
@@ -225,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the classroom benchmark: participants training at once on a real server")
     bench.add_argument("--page", action="store_true",
                        help="the page's frame rate in headless Chromium (needs /usr/bin/chromium)")
+    bench.add_argument("--peer", metavar="DIR",
+                       help="with --page: a built TensorFlow Playground's folder; trains the same set-ups "
+                            "on both in one browser and prints both epochs/s, the ratio and frames drawn/s")
     bench.add_argument("--lab", action="store_true",
                        help="the lab-server benchmark: embedded vs 1 vs 2 worker processes through Redis "
                             "(needs redis-server)")

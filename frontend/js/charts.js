@@ -5,6 +5,10 @@ import { CLASS_COLORS } from "./colors.js";
 
 const CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
 const MIN_INTERVAL_MS = 200;
+// Points of a curve drawn at most: a chart is a few hundred pixels wide, and Plotly's
+// redraw grows with the points, so a long run (thousands of epochs a minute) would take
+// the page's time from the stream and the boundary. The arrays keep every epoch.
+const MAX_DRAWN_POINTS = 1000;
 const FONT = { family: "system-ui, sans-serif", size: 14 };
 
 export class Curves {
@@ -58,7 +62,8 @@ export class Curves {
   }
 
   trace(y, name, color, dash) {
-    return { x: this.epochs, y, name, mode: "lines", line: { color, width: 2.5, dash } };
+    const [x, shown] = thin(this.epochs, y);
+    return { x, y: shown, name, mode: "lines", line: { color, width: 2.5, dash } };
   }
 
   draw() {
@@ -75,4 +80,28 @@ export class Curves {
     Plotly.react(this.metricDiv, metric, this.layout(this.metricName,
       accuracy ? { range: [0, 1.02] } : { rangemode: "tozero" }), CONFIG);
   }
+}
+
+/** The curve as drawn: every point up to MAX_DRAWN_POINTS; beyond, the lowest and highest
+ * point of each of MAX_DRAWN_POINTS / 2 runs of epochs (in epoch order), so a spike still
+ * shows, and always the last point. */
+function thin(x, y) {
+  const n = x.length;
+  if (n <= MAX_DRAWN_POINTS) return [x, y];
+  const step = Math.ceil(n / (MAX_DRAWN_POINTS / 2));
+  const xs = [], ys = [];
+  for (let start = 0; start < n; start += step) {
+    const end = Math.min(n, start + step);
+    let low = start, high = start;
+    for (let i = start + 1; i < end; i++) {
+      if (!(y[i] >= y[low])) low = i; // null and NaN count as low: a gap stays a gap
+      if (y[i] > y[high]) high = i;
+    }
+    for (const i of low <= high ? [low, high] : [high, low]) {
+      if (xs.length && x[i] === xs[xs.length - 1]) continue;
+      xs.push(x[i]); ys.push(y[i]);
+    }
+  }
+  if (xs[xs.length - 1] !== x[n - 1]) { xs.push(x[n - 1]); ys.push(y[n - 1]); }
+  return [xs, ys];
 }

@@ -25,7 +25,8 @@ SPEC = {
 }
 
 
-def _link(spec: dict) -> str:
+def page_link(spec: dict) -> str:
+    """The address (after the host) that opens the page with `spec` loaded, as a share link."""
     state = json.dumps({"spec": spec, "view": {}}).encode()
     return "/?s=" + base64.urlsafe_b64encode(state).decode().rstrip("=")
 
@@ -57,7 +58,7 @@ def run_page_bench(seconds: float = 8.0, rates: tuple[float, ...] = (20.0, 60.0)
                     server = Server(data_dir, **{**CLASS_SETTINGS, "frames_per_second": rate}).start()
                     try:
                         page = browser.new_page(viewport={"width": 1280, "height": 720})
-                        page.goto(server.url + _link(SPEC))
+                        page.goto(server.url + page_link(SPEC))
                         page.wait_for_selector("body[data-ready=true]", timeout=60_000)
                         page.get_by_test_id("train").click()
                         page.wait_for_function("() => (window.playground.page.run?.epoch ?? 0) >= 20", timeout=60_000)
