@@ -14,6 +14,22 @@ from keras_playground.store import (MemoryRateLimiter, RedisRateLimiter, RedisRo
 # Quiet TensorFlow's start-up logs; tests read our own output.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+# Servers started by tests do not trace every lesson at start (seconds of CPU each time);
+# tests/engine/test_warm.py turns it on where it is the subject.
+os.environ.setdefault("PLAYGROUND_WARM_LESSONS", "false")
+
+
+@pytest.fixture(autouse=True)
+def _traced_tier_only(request):
+    """In-process runs stay on the traced tier (exact, and no compile competing for the
+    CPU), unless a test is marked `xla_tier`: tests/engine/test_tiers.py and test_cohort.py
+    bring their own pools and cohorts where the tier is the subject."""
+    from keras_playground.engine.cohort import COHORTS
+    from keras_playground.engine.pool import PROGRAMS
+
+    on = request.node.get_closest_marker("xla_tier") is not None
+    PROGRAMS.tiered = COHORTS.compile_in_background = on
+    yield
 
 _namespaces = itertools.count()
 

@@ -43,8 +43,11 @@ class WebBackends:
     limiter: RateLimiter
     scorer: Scorer  # challenge submissions: on a thread here, or on a worker
     chores: list[Chore] = field(default_factory=list)  # background tasks while it serves
+    warmer: object | None = None  # the lesson programs being traced (engine.warm.Warmer)
 
     def close(self) -> None:
+        if self.warmer is not None:
+            self.warmer.stop()
         self.scorer.close()
         self.runner.close()
         self.bus.close()
@@ -69,11 +72,35 @@ def _embedded(settings: Settings) -> WebBackends:
     from .jobs.training import trainer_for
 
     configure_threads(settings.tf_threads)
+    use_xla_tier(settings.xla_tier)
     store, bus = SqliteRunStore(settings.data_dir), MemoryBus()
     bus.bind_loop(asyncio.get_running_loop())
     runner = LocalRunner(trainer_for(settings, RunEnds(store, bus)), threads=settings.training_threads)
-    return WebBackends("embedded", store, SqliteRoomStore(settings.data_dir), bus, runner, MemoryRateLimiter(),
-                       LocalScorer(store))
+    built = WebBackends("embedded", store, SqliteRoomStore(settings.data_dir), bus, runner, MemoryRateLimiter(),
+                        LocalScorer(store))
+    built.warmer = warm_lessons(settings, idle=lambda: runner.active_count() == 0)
+    return built
+
+
+def use_xla_tier(on: bool) -> None:
+    """Whether this process's programs (solo and cohorts) get an XLA tier (`engine.tiers`)."""
+    from .engine.cohort import COHORTS
+    from .engine.pool import PROGRAMS
+
+    PROGRAMS.tiered = COHORTS.compile_in_background = on
+
+
+def warm_lessons(settings: Settings, idle: Callable[[], bool] = lambda: True):
+    """The lesson steps' programs, traced in the background (`engine.warm`), or None."""
+    if not settings.warm_lessons:
+        return None
+    from .classroom.lessons import load_lessons
+    from .engine.warm import Warmer
+    from .specs import parse_spec
+
+    specs = [parse_spec(step.settings) for lesson in load_lessons(settings.limits, settings.lessons_dir)
+             for step in lesson.steps]
+    return Warmer(specs, idle=idle, resolution=settings.grid_resolution, thumb=settings.thumb_resolution).start()
 
 
 def _redis(settings: Settings) -> WebBackends:
@@ -139,6 +166,9 @@ def worker_setup() -> None:
     if not settings.redis_url:
         raise SystemExit("keras-playground worker needs PLAYGROUND_REDIS_URL (e.g. redis://localhost:6379/0)")
     configure_threads(settings.tf_threads)
+    use_xla_tier(settings.xla_tier)
     broker = make_broker(settings.redis_url, retry_seconds=settings.redis_outage_seconds)
-    attach(broker, worker_context(settings))
+    context = worker_context(settings)
+    attach(broker, context)
     dramatiq.set_broker(broker)
+    warm_lessons(settings, idle=lambda: not context.trainer.training)

@@ -65,7 +65,13 @@ class Settings(BaseSettings):
                                   description="Runs training at once in the embedded runner; more wait in a queue.")
     tf_threads: int = Field(default=1, ge=0, le=64,
                             description="TensorFlow's intra- and inter-op threads (0: its own choice).")
-    frames_per_second: float = Field(default=20.0, gt=0, le=60,
+    xla_tier: bool = Field(default=True,
+                           description="Compile dense networks' epochs with XLA in the background and switch "
+                                       "runs to them (weights within 1e-5 of model.fit's, not bit for bit).")
+    warm_lessons: bool = Field(default=True,
+                               description="At start, trace every lesson step's programs in the background, "
+                                           "at the lowest CPU priority, so a class's first epochs come at once.")
+    frames_per_second: float = Field(default=30.0, gt=0, le=60,
                                      description="At most this many boundary frames a second per run.")
     frame_budget: float = Field(default=150.0, gt=0,
                                 description="Frames a second for all runs together; a busy server shares them.")

@@ -14,7 +14,7 @@ def weights(session):
 
 
 def test_interleaved_runs_on_one_program_equal_runs_trained_alone(spec_factory):
-    pool = ProgramPool(per_key=1)
+    pool = ProgramPool(per_key=1, tiered=False)  # bit-for-bit: no switch to XLA midway
     layers = [{"units": 6, "activation": "tanh", "dropout": 0.2}]
     a = TrainingSession(spec_factory(layers=layers, seed=1, epochs=8), pool=pool)
     b = TrainingSession(spec_factory(layers=layers, seed=2, epochs=8, learning_rate=0.05), pool=pool)
@@ -22,8 +22,9 @@ def test_interleaved_runs_on_one_program_equal_runs_trained_alone(spec_factory):
         a.train_epoch()
         b.train_epoch()
     assert pool.created == 1  # one trace served both runs
-    alone_a = TrainingSession(spec_factory(layers=layers, seed=1, epochs=8), pool=ProgramPool())
-    alone_b = TrainingSession(spec_factory(layers=layers, seed=2, epochs=8, learning_rate=0.05), pool=ProgramPool())
+    alone_a = TrainingSession(spec_factory(layers=layers, seed=1, epochs=8), pool=ProgramPool(tiered=False))
+    alone_b = TrainingSession(spec_factory(layers=layers, seed=2, epochs=8, learning_rate=0.05),
+                              pool=ProgramPool(tiered=False))
     for session in (alone_a, alone_b):
         while not session.finished:
             session.train_epoch()

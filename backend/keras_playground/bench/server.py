@@ -115,7 +115,8 @@ def run_load_bench(clients: list[int], sequential: int = 300, epochs: int = 200,
     server = None
     with tempfile.TemporaryDirectory() as data_dir:
         if url is None:
-            server = Server(data_dir, **CLASS_SETTINGS).start()
+            # Cold: no lesson warmed before the class (a real server would have warmed its lessons).
+            server = Server(data_dir, **CLASS_SETTINGS, warm_lessons=False).start()
             url = server.url
         pid = server.pid if server else None
         try:

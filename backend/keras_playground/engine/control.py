@@ -111,6 +111,13 @@ def respond(session: TrainingSession, command: Command) -> dict:
         return {"error": "the model could not be applied to this image (see the server's log)"}
 
 
+def _rest(session) -> None:
+    """A paused run's cohort need not wait for it (see `cohort`); a session without one has nothing to tell."""
+    leave = getattr(session, "leave_cohort", None)
+    if leave is not None:
+        leave()
+
+
 def drive(session: TrainingSession, control: Control, emit: Callable[[Event], None], *,
           start_paused: bool = False, paused_poll_seconds: float = 0.5,
           paused_timeout: float | None = None,
@@ -130,6 +137,8 @@ def drive(session: TrainingSession, control: Control, emit: Callable[[Event], No
     paused_since = clock()  # of the start, the last pause or step; counted only while paused
     timed_out = False
     emit(StatusEvent(state="paused" if paused else "running", epoch=session.epoch))
+    if paused:
+        _rest(session)
     for event in session.start_events():  # epoch 0, the untrained network, even while paused
         emit(event)
     while not session.finished:
@@ -143,6 +152,7 @@ def drive(session: TrainingSession, control: Control, emit: Callable[[Event], No
                 answer(command, respond(session, command))
             elif command.action == "pause" and not paused:
                 paused, paused_since = True, clock()
+                _rest(session)
                 emit(StatusEvent(state="paused", epoch=session.epoch))
             elif command.action == "resume" and paused:
                 paused, steps = False, 0
@@ -150,6 +160,7 @@ def drive(session: TrainingSession, control: Control, emit: Callable[[Event], No
             elif command.action == "step":
                 if not paused:
                     paused = True
+                    _rest(session)
                     emit(StatusEvent(state="paused", epoch=session.epoch))
                 steps, paused_since = steps + 1, clock()
             continue  # drain every pending command before the next epoch

@@ -10,6 +10,13 @@ arrival order: a program returned is handed straight to the longest waiter.
 A key's programs are built one at a time: while the first is being traced (its first
 epoch), a second build would only halve the CPU both get and delay every first epoch,
 so the next waiter builds the second program when the first comes back.
+
+Tiers (see `tiers`): when a key's first traced program comes back having run an epoch,
+the pool asks the process's one compiler for the same epoch under XLA, built by the same
+factory in the background. Once delivered, that XLA program serves the key alone: it is
+lent from the next borrow on (a run switches at its next epoch, as its state is the same
+list of tensors) and traced programs of the key are dropped as they come back. If the
+compile fails or the program is not worth it, the key stays traced.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ import threading
 from collections import OrderedDict, deque
 from contextlib import contextmanager
 from typing import Callable, Hashable, Iterator, TypeVar
+
+from .tiers import COMPILER, COMPILING, TRACED, XLA, TierCompiler, worth_compiling, xla_build
 
 P = TypeVar("P")
 
@@ -32,9 +41,18 @@ class _Waiter:
 
 
 class ProgramPool:
-    def __init__(self, per_key: int = 2, max_idle: int = 64):
+    def __init__(self, per_key: int = 2, max_idle: int = 64, *, tiered: bool = True,
+                 compiler: TierCompiler | None = None,
+                 compile_when: Callable[[object], bool] = worth_compiling):
+        """`tiered` False: programs stay traced (bit-for-bit equal to model.fit's weights);
+        `compiler`: the process's one `tiers.COMPILER` unless a test brings its own;
+        `compile_when(program)`: which architectures get an XLA tier."""
         self.per_key, self.max_idle = per_key, max_idle
+        self.tiered, self.compile_when = tiered, compile_when
+        self._compiler = compiler if compiler is not None else COMPILER
         self._lock = threading.Lock()
+        self._tier_changed = threading.Condition(self._lock)
+        self._tiers: dict[Hashable, str] = {}  # COMPILING, XLA, or TRACED for good
         self._idle: OrderedDict[Hashable, list] = OrderedDict()  # least recently used first
         self._count: dict[Hashable, int] = {}
         self._waiters: dict[Hashable, deque[_Waiter]] = {}
@@ -50,7 +68,8 @@ class ProgramPool:
             if idle:
                 program = idle.pop()
                 self._idle.move_to_end(key)
-            elif self._count.get(key, 0) < self.per_key and key not in self._building:
+            elif (self._count.get(key, 0) < self.per_key and key not in self._building
+                  and self._tiers.get(key) != XLA):  # an XLA program serves its key alone
                 self._count[key] = self._count.get(key, 0) + 1
                 self._building.add(key)
                 create = True
@@ -71,7 +90,7 @@ class ProgramPool:
         try:
             yield program
         finally:
-            self._give_back(key, program, built=create)
+            self._give_back(key, program, built=create, factory=factory)
 
     def _build_failed(self, key: Hashable) -> None:
         with self._lock:
@@ -84,12 +103,15 @@ class ProgramPool:
                 self._count[key] -= 1
                 self._building.discard(key)
 
-    def _give_back(self, key: Hashable, program, built: bool = False) -> None:
+    def _give_back(self, key: Hashable, program, built: bool = False, factory=None) -> None:
+        compile_now = None
         with self._lock:
             waiters = self._waiters.get(key)
+            tier = self._tiers.get(key)
             if built:
                 self._building.discard(key)
-                if waiters and len(waiters) > 1 and self._count[key] < self.per_key:
+                if (waiters and len(waiters) > 1 and self._count[key] < self.per_key
+                        and tier != XLA):
                     # The first program works; the waiter after the one it goes to builds another.
                     self._count[key] += 1
                     self._building.add(key)
@@ -97,14 +119,65 @@ class ProgramPool:
                     del waiters[1]
                     builder.create = True
                     builder.event.set()
-            if waiters:
-                waiter = waiters.popleft()
-                waiter.program = program
-                waiter.event.set()
+            if tier == XLA and getattr(program, "tier", XLA) != XLA:
+                self._count[key] -= 1  # a traced program retires: the XLA one serves the key
                 return
-            self._idle.setdefault(key, []).append(program)
-            self._idle.move_to_end(key)
-            self._evict()
+            if tier is None and self.tiered and getattr(program, "call_signature", None) is not None:
+                if self.compile_when(program) and factory is not None:
+                    self._tiers[key] = COMPILING
+                    compile_now = xla_build(factory, program.call_signature)
+                else:
+                    self._set_tier(key, TRACED)
+            self._hand_over(key, program)
+        if compile_now is not None and not self._compiler.submit(
+                key, compile_now, lambda xla: self._deliver(key, xla), owner=id(self)):
+            with self._lock:  # it failed before, for another pool
+                self._set_tier(key, TRACED)
+
+    def _hand_over(self, key: Hashable, program) -> None:
+        """To the longest waiter, else to the idle programs (the lock held)."""
+        waiters = self._waiters.get(key)
+        if waiters:
+            waiter = waiters.popleft()
+            waiter.program = program
+            waiter.event.set()
+            return
+        self._idle.setdefault(key, []).append(program)
+        self._idle.move_to_end(key)
+        self._evict()
+
+    def _set_tier(self, key: Hashable, tier: str) -> None:
+        self._tiers[key] = tier
+        self._tier_changed.notify_all()
+
+    def _deliver(self, key: Hashable, program) -> None:
+        """The compiler's answer for `key`: its XLA program, or None (stays traced)."""
+        with self._lock:
+            if program is None:
+                self._set_tier(key, TRACED)
+                return
+            self._set_tier(key, XLA)
+            self._count[key] = self._count.get(key, 0) + 1
+            idle = self._idle.get(key, [])
+            retired = [p for p in idle if getattr(p, "tier", XLA) != XLA]
+            if retired:
+                idle[:] = [p for p in idle if p not in retired]
+                self._count[key] -= len(retired)
+            self._hand_over(key, program)
+
+    def tier(self, key: Hashable) -> str:
+        """The tier that `key`'s next epoch runs on: "traced", "compiling" (still traced) or "xla"."""
+        with self._lock:
+            return self._tiers.get(key, TRACED)
+
+    def wait_for_tier(self, key: Hashable, timeout: float) -> str:
+        """Wait until `key` is on its final tier ("xla", or "traced" when it will not be
+        compiled) and return it; the current tier after `timeout` seconds. A key whose
+        first epoch has not come back yet is waited for too."""
+        with self._tier_changed:
+            if self.tiered:
+                self._tier_changed.wait_for(lambda: self._tiers.get(key) in (XLA, TRACED), timeout)
+            return self._tiers.get(key, TRACED)
 
     def _evict(self) -> None:
         """Forget idle programs of the least recently used architectures beyond max_idle."""
@@ -114,8 +187,10 @@ class ProgramPool:
             if not programs:
                 del self._idle[key]
                 continue
-            programs.pop(0)
+            program = programs.pop(0)
             self._count[key] -= 1
+            if getattr(program, "tier", None) == XLA:
+                self._tiers.pop(key, None)  # a later run of it traces and compiles anew
             idle_total -= 1
             if not programs:
                 del self._idle[key]

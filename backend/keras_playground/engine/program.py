@@ -66,8 +66,10 @@ class EpochProgram:
 
     def __init__(self, model: keras.Model, kind: str, *, n_train: int, batch_size: int,
                  input_shape: tuple[int, ...], n_outputs: int, has_val: bool,
-                 target_shape: tuple[int, ...] | None = None):
-        """`target_shape`: one target's shape when it is not (n_outputs,) (a U-Net's maps)."""
+                 target_shape: tuple[int, ...] | None = None, jit_compile: bool = False):
+        """`target_shape`: one target's shape when it is not (n_outputs,) (a U-Net's maps).
+        `jit_compile`: the epoch compiled by XLA at its first call (the "xla" tier, see
+        `tiers`) instead of run as a traced graph (the "traced" tier)."""
         self.model, self.kind = model, kind
         self.n_full, self.rest = divmod(n_train, batch_size)
         self.batch_size, self.input_shape, self.n_outputs = batch_size, tuple(input_shape), n_outputs
@@ -90,10 +92,27 @@ class EpochProgram:
         self._initial_optimizer = [tf.identity(v.value) for v in model.optimizer.variables]
         self.learning_rate_index = next(i for i, v in enumerate(self.variables)
                                         if v is model.optimizer.learning_rate)
-        self._compiled = tf.function(self._epoch, jit_compile=False)
+        self._use_tier(jit_compile)
+        self._frame_flags = (tf.constant(False), tf.constant(True))  # made once, not every epoch
+        # The shapes and dtypes of the first `run`: what a compile of this epoch needs to
+        # warm up on (see `warm_up`). None until the program has run.
+        self.call_signature = None
+        self.epochs_run = 0
+
+    def _use_tier(self, jit_compile: bool) -> None:
+        self.tier = "xla" if jit_compile else "traced"
+        self._compiled = tf.function(self._epoch, jit_compile=jit_compile)
         # Traced once per input shape; called directly, which skips tf.function's
         # per-call argument matching (about a millisecond an epoch).
         self._concrete: dict[tuple, object] = {}
+
+    def compile_with_xla(self) -> "EpochProgram":
+        """Turn this (not yet run) program into the XLA tier; returns it. XLA compiles at the
+        first call: `warm_up` then makes that call."""
+        if self.epochs_run:
+            raise RuntimeError("a program changes tier only before its first epoch")
+        self._use_tier(True)
+        return self
 
     # ----- a run's state -----
 
@@ -143,10 +162,29 @@ class EpochProgram:
 
     def run(self, state, x, y, perm, xv, yv, view_inputs: tuple, want_frame: bool):
         """Train one epoch of `state` in `perm` order: (numpy results, the new state)."""
-        args = (state, x, y, perm, xv, yv, tuple(view_inputs), tf.constant(want_frame))
+        args = (state, x, y, perm, xv, yv, tuple(view_inputs), self._frame_flags[bool(want_frame)])
         shapes = (xv.shape[0], *(tuple(t.shape) for t in view_inputs))
         concrete = self._concrete.get(shapes)
         if concrete is None:
             concrete = self._concrete[shapes] = self._compiled.get_concrete_function(*args)
-        result, new_state = concrete(*args)
+            if self.call_signature is None:
+                self.call_signature = tf.nest.map_structure(tf.TensorSpec.from_tensor, args[1:])
+        # Binding the arguments to the signature costs ~0.5 ms a call, a third of an XLA
+        # epoch; every argument is a tensor, so their flattened list is the call's input.
+        call_flat = getattr(concrete, "_call_flat", None)
+        if call_flat is not None:
+            result, new_state = call_flat(tf.nest.flatten(args), concrete.captured_inputs)
+        else:  # a TensorFlow without it
+            result, new_state = concrete(*args)
+        self.epochs_run += 1
         return tf.nest.map_structure(lambda t: t.numpy(), result), new_state
+
+    def warm_up(self, call_signature) -> None:
+        """One epoch on an initial state and zeros of a run's shapes (`call_signature` of a
+        program that ran): traces this program and, on the XLA tier, compiles it, so a run's
+        first epoch here pays neither. Raises what the compiler raises (an unsupported op)."""
+        x, y, perm, xv, yv, view_inputs, _ = tf.nest.map_structure(
+            lambda spec: tf.zeros(spec.shape, spec.dtype), call_signature)
+        state = self.initial_state(seed=0, learning_rate=0.0)
+        self.run(state, x, y, perm, xv, yv, view_inputs, want_frame=True)
+        self.epochs_run = 0  # a warm-up is no run's epoch

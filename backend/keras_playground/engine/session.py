@@ -26,8 +26,10 @@ from .frames import image_frame, plane_frame, plane_grid
 from .microscopy import MICROSCOPY, map_frame, microscopy_scores, patches
 from .model import build_model, output_units, targets
 from .names import metric_name
+from .cohort import COHORTS, Cohorts
 from .pool import PROGRAMS, ProgramPool
 from .program import EpochProgram, evaluate
+from .stacked import Layout, stackable
 
 
 def _finite(value) -> float | None:
@@ -39,7 +41,10 @@ class TrainingSession:
     """Trains `spec` epoch by epoch. `max_frames_per_second` None: a frame whenever due."""
 
     def __init__(self, spec: RunSpec, *, resolution: int = 64, thumb: int = 16,
-                 max_frames_per_second: float | None = 20.0, pool: ProgramPool = PROGRAMS):
+                 max_frames_per_second: float | None = 20.0, pool: ProgramPool = PROGRAMS,
+                 cohorts: Cohorts | None = COHORTS):
+        """`cohorts`: where runs of the same architecture meet to train their epochs in one
+        call (see `cohort`); None trains this run alone, always on its solo program."""
         self.spec = spec
         self.data = data = make_dataset(spec.dataset)
         self.kind, self.n_classes = data.kind, data.n_classes
@@ -90,6 +95,13 @@ class TrainingSession:
             thumbs = tf.constant(network_inputs(plane_grid(data.extent, thumb), spec.features, "points"))
             self._probe = (0, (grid, thumbs, tf.constant(out_range, tf.float32)))
         self.key = self._program_key()
+        self._cohort = None
+        if cohorts is not None and not self.images and stackable(spec):
+            self._cohort = cohorts.get(self.key + (spec.dataset.n_val,), dict(
+                n_train=spec.dataset.n_train, batch_size=spec.training.batch_size,
+                n_features=self.input_shape[0], n_outputs=output_units(self.kind, self.n_classes),
+                has_val=spec.dataset.n_val > 0))
+            self._cohort.enter(self)  # its epoch 0 comes soon: a new cohort's first call waits for it
 
         self.epoch = 0
         self.state = "running"
@@ -131,7 +143,53 @@ class TrainingSession:
     def _borrow(self):
         return self._pool.borrow(self.key, self._new_program)
 
+
+    def _solo(self, request: dict) -> tuple:
+        """One epoch of a request on this architecture's solo program: (results, state)."""
+        with self._borrow() as program:
+            return program.run(request["state"], request["x"], request["y"], request["perm"],
+                               request["xv"], request["yv"], request["inputs"], request["want_frame"])
+
+    def warm(self) -> None:
+        """Trace this architecture's programs (solo, and the cohort's) with a throwaway
+        epoch from this run's initial state: nothing of the run changes."""
+        x, y = self._x, self._y
+        if self.microscopy:
+            xp, yp = patches(self._train_x, self._train_y, self.spec.unet.patch, np.random.default_rng(0))
+            x, y = tf.constant(xp), tf.constant(yp)
+        with self._borrow() as program:
+            self._ensure_state(program)
+            state = program.initial_state(self.spec.training.seed, self._learning_rate)
+            request = {"state": state, "x": x, "y": y, "perm": tf.range(self.spec.dataset.n_train),
+                       "xv": self._xv, "yv": self._yv, "inputs": self._probe[1], "want_frame": True}
+            program.run(state, x, y, request["perm"], self._xv, self._yv, self._probe[1], True)
+        if self._cohort is not None:
+            self._cohort.warm(request)
+
+    def _solo_start(self, request: dict) -> tuple:
+        """Epoch 0 of a request, eager on the solo program: (loss, metric, val_loss,
+        val_metric, probe). Eager, not traced: about 25 ms once per run, where a traced
+        function would add a trace (150-300 ms) before the first epoch of every new architecture."""
+        with self._borrow() as program:
+            program.load(request["state"])
+            loss, metric = evaluate(program.model, self.kind, request["x"], request["y"])
+            val_loss = val_metric = None
+            if self.spec.dataset.n_val > 0:
+                val_loss, val_metric = evaluate(program.model, self.kind, request["xv"], request["yv"])
+            probe = tf.nest.map_structure(lambda t: t.numpy(), program.probe(*request["inputs"]))
+            if self.images and not self.microscopy:
+                self._layer_indices = program.view.layer_indices()
+        return loss, metric, val_loss, val_metric, probe
+
+    def leave_cohort(self) -> None:
+        """This run asks for no epoch for a while (paused) or ever again (ended): the
+        others of its cohort need not wait for it. It joins again when it asks."""
+        if self._cohort is not None:
+            self._cohort.leave(self)
+
     def _ensure_state(self, program: EpochProgram) -> None:
+        if self._cohort is not None and self._cohort.layout is None:
+            self._cohort.layout = Layout(program, self.spec)  # where the stacked programs find each part
         with self._state_lock:  # a prediction may ask for it beside the training thread
             if self._state is None:
                 self._lr_index = program.learning_rate_index
@@ -197,6 +255,7 @@ class TrainingSession:
     def stop(self) -> None:
         if not self.finished:
             self.state = "stopped"
+        self.leave_cohort()
 
     # ----- training -----
 
@@ -207,19 +266,18 @@ class TrainingSession:
         if self.epoch > 0 or self._started:
             return []
         self._started = True
-        # Eager, not traced: about 25 ms once per run, where a traced function would add a
-        # trace (150-300 ms) before the first epoch of every new architecture.
-        with self._borrow() as program:
-            self._ensure_state(program)
-            program.load(self._state)
-            loss, metric = evaluate(program.model, self.kind, self._x, self._y)
-            val_loss = val_metric = None
-            if self.spec.dataset.n_val > 0:
-                val_loss, val_metric = (_finite(v) for v in evaluate(program.model, self.kind, self._xv, self._yv))
-            index, inputs = self._probe
-            probe = tf.nest.map_structure(lambda t: t.numpy(), program.probe(*inputs))
-            self._layer_indices = (program.view.layer_indices()
-                                   if self.images and not self.microscopy else None)
+        if self._state is None:
+            with self._borrow() as program:
+                self._ensure_state(program)
+        index, inputs = self._probe
+        request = {"state": self._state, "x": self._x, "y": self._y, "xv": self._xv, "yv": self._yv,
+                   "inputs": inputs}
+        if self._cohort is not None:  # a class pressing Train together: one call for them all
+            loss, metric, val_loss, val_metric, probe = self._cohort.start(self, request, self._solo_start)
+        else:
+            loss, metric, val_loss, val_metric, probe = self._solo_start(request)
+        val_loss, val_metric = _finite(val_loss) if val_loss is not None else None, \
+            _finite(val_metric) if val_metric is not None else None
         start = StartEvent(loss=_finite(loss), metric=_finite(metric), val_loss=val_loss, val_metric=val_metric)
         return [start, self._frame(probe, index)]
 
@@ -243,12 +301,17 @@ class TrainingSession:
         if self.microscopy:  # new random patches (and quarter turns, flips) every epoch
             xp, yp = patches(self._train_x, self._train_y, self.spec.unet.patch, self._patch_rng)
             self._x, self._y = tf.constant(xp), tf.constant(yp)
-        with self._borrow() as program:
-            self._ensure_state(program)
-            out, self._state = program.run(self._state, self._x, self._y, tf.constant(perm, tf.int32),
-                                           self._xv, self._yv, inputs, want_frame)
-            if self.images and not self.microscopy and not hasattr(self, "_layer_indices"):
-                self._layer_indices = program.view.layer_indices()
+        if self._state is None or (self.images and not self.microscopy and not hasattr(self, "_layer_indices")):
+            with self._borrow() as program:
+                self._ensure_state(program)
+                if self.images and not self.microscopy:
+                    self._layer_indices = program.view.layer_indices()
+        request = {"state": self._state, "x": self._x, "y": self._y, "perm": tf.constant(perm, tf.int32),
+                   "xv": self._xv, "yv": self._yv, "inputs": inputs, "want_frame": want_frame}
+        if self._cohort is not None:
+            out, self._state = self._cohort.train(self, request, self._solo)
+        else:
+            out, self._state = self._solo(request)
         event = EpochEvent(
             epoch=self.epoch, loss=_finite(out["loss"]), metric=_finite(out["metric"]),
             val_loss=_finite(out["val_loss"]) if "val_loss" in out else None,
@@ -259,11 +322,14 @@ class TrainingSession:
         events: list[Event] = [event]
         if event.loss is None:
             self.state = "diverged"  # the last frame would be NaN: keep the previous one
+            self.leave_cohort()
             return events
         self.last_finite = event
         if want_frame:
             events.append(self._frame(out["frame"], index))
         self._update_state(event)
+        if self.finished:
+            self.leave_cohort()
         return events
 
     def _update_state(self, event: EpochEvent) -> None:

@@ -1,0 +1,275 @@
+"""Cohorts: the runs of one architecture that want an epoch now train it in one call.
+
+Each training run keeps its own thread and its own loop (`control.drive`): it asks for
+an epoch whenever it wants one, and gets it back with its results. Here the asks of one
+architecture meet. The first to ask while no epoch of its cohort is running leads: it
+waits a moment for the members that trained in the last call (they come back one by
+one, each after publishing its events), then trains everyone who has asked, up to
+`capacity`, as one stacked program (`stacked.StackedProgram`), and hands each its results.
+A member that does not come back within the moment (paused, stopped, ended) is no longer
+waited for; when it asks again it joins the next call. So joining and leaving happen at
+epoch boundaries by themselves, and a learning-rate change needs no leaving at all: the
+rate is part of the member's state, read at each call.
+
+A call of one member goes to the run's solo program (`pool`), which is exact and has a
+faster compiled tier; so does everything that is not an epoch (evaluation, frames of
+final weights, saving).
+
+Two tiers of stacked programs. A traced one for the most members a cohort takes is made
+as soon as two members meet: a traced call costs about the same for two members as for
+thirty-two (its time goes in running hundreds of tiny operations, not in arithmetic), so
+one trace (under a second) serves every cohort size. Meanwhile the program for the
+cohort's size, rounded up to 2, 4, 8, 16 or 32 members, is compiled with XLA in the
+background (`tiers.COMPILER`, one compile at a time in the process) and used from the call after
+it is ready: 3-8 ms a call instead of 20-25 (`keras-playground bench`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+from typing import Callable, Hashable
+
+from .stacked import Layout, StackedProgram
+from .tiers import COMPILER
+
+log = logging.getLogger(__name__)
+
+CAPACITIES = (2, 4, 8, 16, 32)
+GATHER_SECONDS = 0.02  # how long a leader waits for last call's members to come back
+# A new cohort's first call waits this long for the runs that entered it: its members
+# are still evaluating their untrained networks (epoch 0), a few dozen ms each.
+FIRST_GATHER_SECONDS = 1.0
+STEADY_CALLS = 3  # calls of one size in a row before that size is compiled with XLA
+
+
+class _Ask:
+    """One member's request, and the event its thread sleeps on until it is answered or
+    told to lead the next call (each its own: waking every member at each arrival would
+    cost more than the call)."""
+
+    __slots__ = ("member", "request", "solo", "what", "answer", "error", "done", "lead", "wake")
+
+    def __init__(self, member: Hashable, request: dict, solo: Callable[[dict], tuple], what: str):
+        self.member, self.request, self.solo, self.what = member, request, solo, what
+        self.answer = self.error = None
+        self.done = self.lead = False
+        self.wake = threading.Event()
+
+
+class Cohort:
+    """The members of one architecture: who is asking, who leads, which programs exist."""
+
+    def __init__(self, shape: dict, *, max_members: int = CAPACITIES[-1],
+                 gather_seconds: float = GATHER_SECONDS, compile_in_background: bool = True):
+        """`shape`: StackedProgram's arguments besides layout and capacity;
+        `compile_in_background` False: the traced tier only."""
+        self.shape = shape
+        self.layout: Layout | None = None  # set by the first member, from its solo program
+        self.compile_in_background = compile_in_background
+        self.max_members, self.gather_seconds = max_members, gather_seconds
+        self._cond = threading.Condition()
+        self._asks: list[_Ask] = []
+        # Members of the last call (or entered, not yet asked), not yet gone. Weak: a run
+        # built and dropped without training is not waited for.
+        self._expected: weakref.WeakSet = weakref.WeakSet()
+        self._running = False  # a leader is gathering or training
+        self._gathering = False  # the leader waits for members (an arrival wakes it)
+        self._traced: StackedProgram | None = None
+        self._compiled: dict[int, StackedProgram] = {}  # XLA programs by capacity, once ready
+        self._compiling: set[int] = set()  # capacities asked of the background compiler (once each)
+        self._recent = (0, 0)  # the capacity of the last calls, and how many in a row
+        self.calls = self.member_epochs = 0  # figures: stacked calls and the member-epochs in them
+
+    def _make_program(self, capacity: int, jit_compile: bool) -> StackedProgram:
+        return StackedProgram(self.layout, capacity=capacity, jit_compile=jit_compile, **self.shape)
+
+    def enter(self, member: Hashable) -> None:
+        """`member` (a new run) will ask soon: the first call of a new cohort waits for it a
+        little longer (`FIRST_GATHER_SECONDS`), so a class that presses Train together is
+        traced once, together, and not one by one."""
+        with self._cond:
+            self._expected.add(member)
+
+    def warm(self, request: dict) -> None:
+        """Trace the cohort's stacked program before its members come, with `request`
+        (a throwaway epoch) standing for each of them."""
+        with self._cond:
+            if self._traced is not None:
+                return
+        program = self._make_program(self.max_members, False)
+        program.run([request, request])
+        with self._cond:
+            if self._traced is None:
+                self._traced = program
+
+    def leave(self, member: Hashable) -> None:
+        """`member` asks no more (its run ended): the next call does not wait for it."""
+        with self._cond:
+            self._expected.discard(member)
+            if self._gathering:
+                self._cond.notify()
+
+    def train(self, member: Hashable, request: dict, solo: Callable[[dict], tuple]) -> tuple:
+        """One epoch of `member` (a dict as `StackedProgram.run` takes), trained with whoever
+        else asks; `solo(request)` trains it alone when nobody does. Returns (results, state)."""
+        return self._ask(_Ask(member, request, solo, "epoch"))
+
+    def start(self, member: Hashable, request: dict, solo: Callable[[dict], tuple]) -> tuple:
+        """Epoch 0 of `member` (`StackedProgram.start`), evaluated with whoever else asks;
+        `solo(request)` evaluates it alone when nobody does."""
+        return self._ask(_Ask(member, request, solo, "start"))
+
+    def _ask(self, ask: _Ask) -> tuple:
+        with self._cond:
+            self._asks.append(ask)
+            if self._gathering:
+                self._cond.notify()  # the leader waits for the members still out
+            elif not self._running:
+                self._running = ask.lead = True
+        while True:
+            if not ask.lead:
+                ask.wake.wait()
+                ask.wake.clear()
+            if ask.done:
+                break
+            if ask.lead:
+                ask.lead = False  # before leading: the lead may come back to this ask
+                self._lead()
+        if ask.error is not None:
+            raise ask.error
+        return ask.answer
+
+    def _lead(self) -> None:
+        """Gather and train one call; then hand the lead to the first ask left, if any."""
+        with self._cond:
+            batch = self._gather()
+        try:
+            self._call(batch)
+        finally:
+            with self._cond:
+                self._expected = weakref.WeakSet(a.member for a in batch if a.error is None)
+                if self._asks:  # more asked than one call takes: the next leads the next
+                    self._asks[0].lead = True
+                    self._asks[0].wake.set()
+                else:
+                    self._running = False
+            for ask in batch:
+                ask.wake.set()
+
+    def _gather(self) -> list[_Ask]:
+        """As the leader (the lock held): wait a moment for the expected members, then take
+        the asks for one call."""
+        fresh = self._traced is None and not self._compiled
+        deadline = time.monotonic() + (FIRST_GATHER_SECONDS if fresh else self.gather_seconds)
+        while True:
+            asking = {a.member for a in self._asks}
+            missing = self._expected - asking
+            remaining = deadline - time.monotonic()
+            if not missing or remaining <= 0 or len(self._asks) >= self.max_members:
+                break
+            self._gathering = True
+            self._cond.wait(remaining)
+            self._gathering = False
+        self._expected &= {a.member for a in self._asks}  # who did not come back has left
+        batch, self._asks = self._asks[:self.max_members], self._asks[self.max_members:]
+        return batch
+
+    def _call(self, batch: list[_Ask]) -> None:
+        for what in ("start", "epoch"):  # the untrained networks of newcomers, then the epochs
+            group = [a for a in batch if a.what == what]
+            try:
+                if len(group) == 1:
+                    group[0].answer = group[0].solo(group[0].request)
+                elif what == "start":
+                    for ask, answer in zip(group, self._starter().start([a.request for a in group])):
+                        ask.answer = answer
+                elif group:
+                    answers = self._program(group).run([a.request for a in group])
+                    for ask, answer in zip(group, answers):
+                        ask.answer = answer
+                    self.calls += 1
+                    self.member_epochs += len(group)
+            except BaseException as exc:  # every member of the call gets the error, none hangs
+                for ask in group:
+                    ask.error = exc
+        for ask in batch:
+            ask.done = True
+
+    def _starter(self) -> StackedProgram:
+        """The program that evaluates epoch 0 (the traced one: a forward pass needs no XLA)."""
+        if self._traced is None:
+            self._traced = self._make_program(self.max_members, False)
+        return self._traced
+
+    def _program(self, batch: list[_Ask]) -> StackedProgram:
+        """The smallest XLA program that fits the call, else the traced one (asking the
+        background compiler for the fitting XLA program, once)."""
+        members = len(batch)
+        fitting = [c for c in self._compiled if c >= members]
+        if fitting:
+            return self._compiled[min(fitting)]
+        capacity = next(c for c in CAPACITIES if c >= min(members, self.max_members))
+        # A class arrives a few at a time: compile for a size only once it holds (each
+        # compile costs seconds of CPU the class is using).
+        same = self._recent[1] + 1 if self._recent[0] == capacity else 1
+        self._recent = (capacity, same)
+        if self.compile_in_background and same >= STEADY_CALLS and capacity not in self._compiling:
+            self._compiling.add(capacity)
+            sample = [a.request for a in batch]
+            COMPILER.submit(("cohort", capacity), lambda: self._compile(capacity, sample),
+                            lambda program: self._deliver(capacity, program), owner=self)
+        if self._traced is None:
+            self._traced = self._make_program(self.max_members, False)
+        return self._traced
+
+    def _compile(self, capacity: int, sample: list[dict]) -> StackedProgram:
+        """On the compiler's thread: XLA compiles at a program's first call, so make one
+        and call it once with a past call's members (its answers are thrown away). Raises
+        if XLA cannot: the cohort then stays on the traced tier."""
+        program = self._make_program(capacity, True)
+        program.run(sample[:capacity])
+        return program
+
+    def _deliver(self, capacity: int, program: StackedProgram | None) -> None:
+        if program is not None:
+            with self._cond:
+                self._compiled[capacity] = program
+
+    def tier(self, members: int) -> str:
+        """Which tier a call of `members` runs on now: "xla" or "traced" (for tests, figures)."""
+        with self._cond:
+            return "xla" if any(c >= members for c in self._compiled) else "traced"
+
+
+class Cohorts:
+    """The cohorts of a process, one per architecture key."""
+
+    def __init__(self, max_members: int = CAPACITIES[-1], max_cohorts: int = 64, compile_in_background: bool = True):
+        self.max_members, self.max_cohorts = max_members, max_cohorts
+        self.compile_in_background = compile_in_background
+        self._lock = threading.Lock()
+        self._cohorts: dict[Hashable, Cohort] = {}
+
+    def get(self, key: Hashable, shape: dict) -> Cohort:
+        """The cohort of `key`; `shape`: StackedProgram's arguments besides the layout, which
+        the first member sets (`Cohort.layout`) before it asks."""
+        with self._lock:
+            cohort = self._cohorts.get(key)
+            if cohort is None:
+                if len(self._cohorts) >= self.max_cohorts:  # forget the oldest architecture
+                    self._cohorts.pop(next(iter(self._cohorts)))
+                cohort = self._cohorts[key] = Cohort(shape, max_members=self.max_members,
+                                                     compile_in_background=self.compile_in_background)
+            return cohort
+
+    def figures(self) -> dict:
+        with self._lock:
+            cohorts = list(self._cohorts.values())
+        return {"calls": sum(c.calls for c in cohorts), "member_epochs": sum(c.member_epochs for c in cohorts)}
+
+
+# One registry for the process: the runs of every session meet here.
+COHORTS = Cohorts()
