@@ -29,6 +29,7 @@ def _traced_tier_only(request):
 
     on = request.node.get_closest_marker("xla_tier") is not None
     PROGRAMS.tiered = COHORTS.compile_in_background = on
+    COHORTS.clear()  # a cohort keeps the tier it was made with, and its programs
     yield
 
 _namespaces = itertools.count()

@@ -27,6 +27,7 @@ it is ready: 3-8 ms a call instead of 20-25 (`keras-playground bench`).
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 import threading
 import time
 import weakref
@@ -50,23 +51,37 @@ class _Ask:
     told to lead the next call (each its own: waking every member at each arrival would
     cost more than the call)."""
 
-    __slots__ = ("member", "request", "solo", "what", "answer", "error", "done", "lead", "wake")
+    __slots__ = ("member", "request", "solo", "what", "answer", "error", "done", "lead", "_bell")
 
     def __init__(self, member: Hashable, request: dict, solo: Callable[[dict], tuple], what: str):
         self.member, self.request, self.solo, self.what = member, request, solo, what
         self.answer = self.error = None
         self.done = self.lead = False
-        self.wake = threading.Event()
+        # A plain lock held until the ask is rung: the cheapest wake-up there is (an Event
+        # costs a condition and its notify for each of thirty members, every epoch).
+        self._bell = threading.Lock()
+        self._bell.acquire()
+
+    def ring(self) -> None:
+        if self._bell.locked():
+            try:
+                self._bell.release()
+            except RuntimeError:  # rung twice at once: one ring is enough
+                pass
+
+    def sleep(self) -> None:
+        self._bell.acquire()
 
 
 class Cohort:
     """The members of one architecture: who is asking, who leads, which programs exist."""
 
-    def __init__(self, shape: dict, *, max_members: int = CAPACITIES[-1],
+    def __init__(self, shape: dict, *, key: Hashable = None, max_members: int = CAPACITIES[-1],
                  gather_seconds: float = GATHER_SECONDS, compile_in_background: bool = True):
-        """`shape`: StackedProgram's arguments besides layout and capacity;
-        `compile_in_background` False: the traced tier only."""
-        self.shape = shape
+        """`shape`: StackedProgram's arguments besides layout and capacity; `key`: the
+        architecture's (what the compiler remembers a failure by); `compile_in_background`
+        False: the traced tier only."""
+        self.shape, self.key = shape, key
         self.layout: Layout | None = None  # set by the first member, from its solo program
         self.compile_in_background = compile_in_background
         self.max_members, self.gather_seconds = max_members, gather_seconds
@@ -100,6 +115,7 @@ class Cohort:
             if self._traced is not None:
                 return
         program = self._make_program(self.max_members, False)
+        program.start([request, request])
         program.run([request, request])
         with self._cond:
             if self._traced is None:
@@ -131,8 +147,7 @@ class Cohort:
                 self._running = ask.lead = True
         while True:
             if not ask.lead:
-                ask.wake.wait()
-                ask.wake.clear()
+                ask.sleep()
             if ask.done:
                 break
             if ask.lead:
@@ -144,20 +159,21 @@ class Cohort:
 
     def _lead(self) -> None:
         """Gather and train one call; then hand the lead to the first ask left, if any."""
-        with self._cond:
-            batch = self._gather()
+        batch: list[_Ask] = []
         try:
+            with self._cond:
+                batch = self._gather()
             self._call(batch)
         finally:
             with self._cond:
                 self._expected = weakref.WeakSet(a.member for a in batch if a.error is None)
                 if self._asks:  # more asked than one call takes: the next leads the next
                     self._asks[0].lead = True
-                    self._asks[0].wake.set()
+                    self._asks[0].ring()
                 else:
                     self._running = False
             for ask in batch:
-                ask.wake.set()
+                ask.ring()
 
     def _gather(self) -> list[_Ask]:
         """As the leader (the lock held): wait a moment for the expected members, then take
@@ -192,7 +208,14 @@ class Cohort:
                         ask.answer = answer
                     self.calls += 1
                     self.member_epochs += len(group)
-            except BaseException as exc:  # every member of the call gets the error, none hangs
+            except Exception:  # one member's bad input must not end the others: each alone
+                log.warning("a stacked %s call failed; its members go alone", what, exc_info=True)
+                for ask in group:
+                    try:
+                        ask.answer = ask.solo(ask.request)
+                    except BaseException as exc:
+                        ask.error = exc
+            except BaseException as exc:  # an interrupt: every member of the call gets it, none hangs
                 for ask in group:
                     ask.error = exc
         for ask in batch:
@@ -208,9 +231,10 @@ class Cohort:
         """The smallest XLA program that fits the call, else the traced one (asking the
         background compiler for the fitting XLA program, once)."""
         members = len(batch)
-        fitting = [c for c in self._compiled if c >= members]
+        with self._cond:  # the compiler's thread adds to it
+            fitting = {c: p for c, p in self._compiled.items() if c >= members}
         if fitting:
-            return self._compiled[min(fitting)]
+            return fitting[min(fitting)]
         capacity = next(c for c in CAPACITIES if c >= min(members, self.max_members))
         # A class arrives a few at a time: compile for a size only once it holds (each
         # compile costs seconds of CPU the class is using).
@@ -219,7 +243,7 @@ class Cohort:
         if self.compile_in_background and same >= STEADY_CALLS and capacity not in self._compiling:
             self._compiling.add(capacity)
             sample = [a.request for a in batch]
-            COMPILER.submit(("cohort", capacity), lambda: self._compile(capacity, sample),
+            COMPILER.submit(("cohort", self.key, capacity), lambda: self._compile(capacity, sample),
                             lambda program: self._deliver(capacity, program), owner=self)
         if self._traced is None:
             self._traced = self._make_program(self.max_members, False)
@@ -251,19 +275,26 @@ class Cohorts:
         self.max_members, self.max_cohorts = max_members, max_cohorts
         self.compile_in_background = compile_in_background
         self._lock = threading.Lock()
-        self._cohorts: dict[Hashable, Cohort] = {}
+        self._cohorts: OrderedDict[Hashable, Cohort] = OrderedDict()
 
     def get(self, key: Hashable, shape: dict) -> Cohort:
         """The cohort of `key`; `shape`: StackedProgram's arguments besides the layout, which
         the first member sets (`Cohort.layout`) before it asks."""
         with self._lock:
             cohort = self._cohorts.get(key)
-            if cohort is None:
+            if cohort is not None:
+                self._cohorts.move_to_end(key)  # the least recently used goes first
+            else:
                 if len(self._cohorts) >= self.max_cohorts:  # forget the oldest architecture
                     self._cohorts.pop(next(iter(self._cohorts)))
-                cohort = self._cohorts[key] = Cohort(shape, max_members=self.max_members,
+                cohort = self._cohorts[key] = Cohort(shape, key=key, max_members=self.max_members,
                                                      compile_in_background=self.compile_in_background)
             return cohort
+
+    def clear(self) -> None:
+        """Forget every cohort (runs in one keep theirs until they end)."""
+        with self._lock:
+            self._cohorts.clear()
 
     def figures(self) -> dict:
         with self._lock:

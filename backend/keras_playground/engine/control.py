@@ -137,10 +137,10 @@ def drive(session: TrainingSession, control: Control, emit: Callable[[Event], No
     paused_since = clock()  # of the start, the last pause or step; counted only while paused
     timed_out = False
     emit(StatusEvent(state="paused" if paused else "running", epoch=session.epoch))
-    if paused:
-        _rest(session)
     for event in session.start_events():  # epoch 0, the untrained network, even while paused
         emit(event)
+    if paused:
+        _rest(session)
     while not session.finished:
         command = control.next(paused_poll_seconds if paused and not steps else 0)
         if command is not None:
@@ -176,6 +176,8 @@ def drive(session: TrainingSession, control: Control, emit: Callable[[Event], No
             emit(event)
         if steps:
             steps -= 1
+            if not steps:
+                _rest(session)  # paused again after its steps: the others need not wait
     frame = session.final_frame()
     if frame is not None:
         emit(frame)

@@ -74,6 +74,7 @@ class TrainingSession:
         self._x, self._y = tensors(data.x_train, data.y_train)
         self._xv, self._yv = tensors(data.x_val, data.y_val)
         self._perm_rng = np.random.default_rng(spec.training.seed)
+        self._in_order = tf.range(spec.dataset.n_train, dtype=tf.int32)  # unshuffled: every epoch's order
         out_range = (0.0, 1.0)
         if self.kind == "regression":
             out_range = (float(np.min(data.y_train)), float(np.max(data.y_train)))
@@ -95,9 +96,10 @@ class TrainingSession:
             thumbs = tf.constant(network_inputs(plane_grid(data.extent, thumb), spec.features, "points"))
             self._probe = (0, (grid, thumbs, tf.constant(out_range, tf.float32)))
         self.key = self._program_key()
-        self._cohort = None
+        self._cohort, self.cohort_key = None, None
         if cohorts is not None and not self.images and stackable(spec):
-            self._cohort = cohorts.get(self.key + (spec.dataset.n_val,), dict(
+            self.cohort_key = self.key + (spec.dataset.n_val, resolution, thumb)
+            self._cohort = cohorts.get(self.cohort_key, dict(
                 n_train=spec.dataset.n_train, batch_size=spec.training.batch_size,
                 n_features=self.input_shape[0], n_outputs=output_units(self.kind, self.n_classes),
                 has_val=spec.dataset.n_val > 0))
@@ -293,8 +295,10 @@ class TrainingSession:
         if self.finished:
             return []
         self.epoch += 1
-        perm = (self._perm_rng.permutation(self.spec.dataset.n_train) if self.spec.training.shuffle
-                else np.arange(self.spec.dataset.n_train))
+        if self.spec.training.shuffle:
+            perm = tf.constant(self._perm_rng.permutation(self.spec.dataset.n_train), tf.int32)
+        else:
+            perm = self._in_order
         want_frame = self._frame_due()
         index, inputs = self._probe  # read once: a probe picked meanwhile waits for the next epoch
         started = time.perf_counter()
@@ -306,7 +310,7 @@ class TrainingSession:
                 self._ensure_state(program)
                 if self.images and not self.microscopy:
                     self._layer_indices = program.view.layer_indices()
-        request = {"state": self._state, "x": self._x, "y": self._y, "perm": tf.constant(perm, tf.int32),
+        request = {"state": self._state, "x": self._x, "y": self._y, "perm": perm,
                    "xv": self._xv, "yv": self._yv, "inputs": inputs, "want_frame": want_frame}
         if self._cohort is not None:
             out, self._state = self._cohort.train(self, request, self._solo)
@@ -365,7 +369,11 @@ class TrainingSession:
         now = time.perf_counter()
         if self.max_frames_per_second:
             interval = 1.0 / self.max_frames_per_second
-            self._next_frame_at = max(self._next_frame_at + interval, now + interval / 2)
+            due = max(self._next_frame_at + interval, now + interval / 2)
+            # On the process's grid of this interval: runs sharing the frame budget (the same
+            # interval) fall due together, so a cohort draws all its members' frames in one
+            # call instead of a few members' in every call.
+            self._next_frame_at = math.ceil(due / interval) * interval
         self._frame_epoch = self.epoch
         if self.microscopy:
             return map_frame(self.epoch, probe, probe_index)

@@ -81,9 +81,10 @@ class Warmer:
                 try:
                     session = TrainingSession(spec, max_frames_per_second=None, **self.session_options)
                     session.leave_cohort()  # it trains no epoch of its own: nobody waits for it
-                    if session.key in seen:
+                    key = (session.key, session.cohort_key)
+                    if key in seen:
                         continue
-                    seen.add(session.key)
+                    seen.add(key)
                     session.warm()
                     self.warmed += 1
                 except Exception:  # a step that cannot be warmed is traced when it runs
