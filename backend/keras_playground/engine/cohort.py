@@ -43,7 +43,12 @@ GATHER_SECONDS = 0.02  # how long a leader waits for last call's members to come
 # A new cohort's first call waits this long for the runs that entered it: its members
 # are still evaluating their untrained networks (epoch 0), a few dozen ms each.
 FIRST_GATHER_SECONDS = 1.0
-STEADY_CALLS = 3  # calls of one size in a row before that size is compiled with XLA
+STEADY_CALLS = 3
+# Calls of one cohort in flight at once (see _Lane). One: two lanes were measured slower
+# (2,100-2,300 against 3,100-3,700 epochs/s for 30 runs on 2 cores), their calls and the
+# members' Python competing for the same cores; kept for machines with more of them.
+LANES = 1
+LANE_MIN = 12  # members the first lane takes before the second opens  # calls of one size in a row before that size is compiled with XLA
 
 
 class _Ask:
@@ -73,11 +78,28 @@ class _Ask:
         self._bell.acquire()
 
 
+class _Lane:
+    """One line of calls within a cohort: its asks, its leader, the members it expects.
+    Two lanes take turns on the two cores: while one lane's call runs in TensorFlow (the
+    GIL free), the other lane's members turn their results into events in Python."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.asks: list[_Ask] = []
+        # Members of the last call (or entered, not yet asked), not yet gone. Weak: a run
+        # built and dropped without training is not waited for.
+        self.expected: weakref.WeakSet = weakref.WeakSet()
+        self.running = False  # a leader is gathering or training
+        self.gathering = False  # the leader waits for members (an arrival wakes it)
+        self.recent = (0, 0)  # the capacity of its last calls, and how many in a row
+
+
 class Cohort:
     """The members of one architecture: who is asking, who leads, which programs exist."""
 
     def __init__(self, shape: dict, *, key: Hashable = None, max_members: int = CAPACITIES[-1],
-                 gather_seconds: float = GATHER_SECONDS, compile_in_background: bool = True):
+                 gather_seconds: float = GATHER_SECONDS, compile_in_background: bool = True,
+                 lanes: int = LANES):
         """`shape`: StackedProgram's arguments besides layout and capacity; `key`: the
         architecture's (what the compiler remembers a failure by); `compile_in_background`
         False: the traced tier only."""
@@ -85,28 +107,37 @@ class Cohort:
         self.layout: Layout | None = None  # set by the first member, from its solo program
         self.compile_in_background = compile_in_background
         self.max_members, self.gather_seconds = max_members, gather_seconds
-        self._cond = threading.Condition()
-        self._asks: list[_Ask] = []
-        # Members of the last call (or entered, not yet asked), not yet gone. Weak: a run
-        # built and dropped without training is not waited for.
-        self._expected: weakref.WeakSet = weakref.WeakSet()
-        self._running = False  # a leader is gathering or training
-        self._gathering = False  # the leader waits for members (an arrival wakes it)
+        self._cond = threading.Lock()  # the programs and the members' lanes
+        self._lanes = [_Lane() for _ in range(max(1, lanes))]
+        self._lane_of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._traced: StackedProgram | None = None
         self._compiled: dict[int, StackedProgram] = {}  # XLA programs by capacity, once ready
         self._compiling: set[int] = set()  # capacities asked of the background compiler (once each)
-        self._recent = (0, 0)  # the capacity of the last calls, and how many in a row
         self.calls = self.member_epochs = 0  # figures: stacked calls and the member-epochs in them
 
     def _make_program(self, capacity: int, jit_compile: bool) -> StackedProgram:
         return StackedProgram(self.layout, capacity=capacity, jit_compile=jit_compile, **self.shape)
 
+    def _lane(self, member: Hashable) -> _Lane:
+        """The member's lane, chosen once: the first lane until it holds LANE_MIN members
+        (smaller calls would cost more than they overlap), then the one with fewer."""
+        with self._cond:
+            lane = self._lane_of.get(member)
+            if lane is None:
+                counts = [0] * len(self._lanes)
+                for index in self._lane_of.values():
+                    counts[index] += 1
+                lane = 0 if counts[0] < LANE_MIN else counts.index(min(counts))
+                self._lane_of[member] = lane
+            return self._lanes[lane]
+
     def enter(self, member: Hashable) -> None:
         """`member` (a new run) will ask soon: the first call of a new cohort waits for it a
         little longer (`FIRST_GATHER_SECONDS`), so a class that presses Train together is
         traced once, together, and not one by one."""
-        with self._cond:
-            self._expected.add(member)
+        lane = self._lane(member)
+        with lane.cond:
+            lane.expected.add(member)
 
     def warm(self, request: dict) -> None:
         """Trace the cohort's stacked program before its members come, with `request`
@@ -123,10 +154,11 @@ class Cohort:
 
     def leave(self, member: Hashable) -> None:
         """`member` asks no more (its run ended): the next call does not wait for it."""
-        with self._cond:
-            self._expected.discard(member)
-            if self._gathering:
-                self._cond.notify()
+        lane = self._lane(member)
+        with lane.cond:
+            lane.expected.discard(member)
+            if lane.gathering:
+                lane.cond.notify()
 
     def train(self, member: Hashable, request: dict, solo: Callable[[dict], tuple]) -> tuple:
         """One epoch of `member` (a dict as `StackedProgram.run` takes), trained with whoever
@@ -139,12 +171,13 @@ class Cohort:
         return self._ask(_Ask(member, request, solo, "start"))
 
     def _ask(self, ask: _Ask) -> tuple:
-        with self._cond:
-            self._asks.append(ask)
-            if self._gathering:
-                self._cond.notify()  # the leader waits for the members still out
-            elif not self._running:
-                self._running = ask.lead = True
+        lane = self._lane(ask.member)
+        with lane.cond:
+            lane.asks.append(ask)
+            if lane.gathering:
+                lane.cond.notify()  # the leader waits for the members still out
+            elif not lane.running:
+                lane.running = ask.lead = True
         while True:
             if not ask.lead:
                 ask.sleep()
@@ -152,62 +185,66 @@ class Cohort:
                 break
             if ask.lead:
                 ask.lead = False  # before leading: the lead may come back to this ask
-                self._lead()
+                self._lead(lane)
         if ask.error is not None:
             raise ask.error
         return ask.answer
 
-    def _lead(self) -> None:
+    def _lead(self, lane: _Lane) -> None:
         """Gather and train one call; then hand the lead to the first ask left, if any."""
         batch: list[_Ask] = []
         try:
-            with self._cond:
-                batch = self._gather()
-            self._call(batch)
+            with lane.cond:
+                batch = self._gather(lane)
+            self._call(batch, lane)
         finally:
-            with self._cond:
-                self._expected = weakref.WeakSet(a.member for a in batch if a.error is None)
-                if self._asks:  # more asked than one call takes: the next leads the next
-                    self._asks[0].lead = True
-                    self._asks[0].ring()
+            with lane.cond:
+                lane.expected = weakref.WeakSet(a.member for a in batch if a.error is None)
+                if lane.asks:  # more asked than one call takes: the next leads the next
+                    lane.asks[0].lead = True
+                    lane.asks[0].ring()
                 else:
-                    self._running = False
+                    lane.running = False
             for ask in batch:
                 ask.ring()
 
-    def _gather(self) -> list[_Ask]:
-        """As the leader (the lock held): wait a moment for the expected members, then take
-        the asks for one call."""
+    def _gather(self, lane: _Lane) -> list[_Ask]:
+        """As the leader (the lane's lock held): wait a moment for the expected members,
+        then take the asks for one call."""
         fresh = self._traced is None and not self._compiled
         deadline = time.monotonic() + (FIRST_GATHER_SECONDS if fresh else self.gather_seconds)
         while True:
-            asking = {a.member for a in self._asks}
-            missing = self._expected - asking
+            asking = {a.member for a in lane.asks}
+            missing = lane.expected - asking
             remaining = deadline - time.monotonic()
-            if not missing or remaining <= 0 or len(self._asks) >= self.max_members:
+            if not missing or remaining <= 0 or len(lane.asks) >= self.max_members:
                 break
-            self._gathering = True
-            self._cond.wait(remaining)
-            self._gathering = False
-        self._expected &= {a.member for a in self._asks}  # who did not come back has left
-        batch, self._asks = self._asks[:self.max_members], self._asks[self.max_members:]
+            lane.gathering = True
+            lane.cond.wait(remaining)
+            lane.gathering = False
+        lane.expected &= {a.member for a in lane.asks}  # who did not come back has left
+        batch, lane.asks = lane.asks[:self.max_members], lane.asks[self.max_members:]
         return batch
 
-    def _call(self, batch: list[_Ask]) -> None:
+    def _call(self, batch: list[_Ask], lane: _Lane) -> None:
         for what in ("start", "epoch"):  # the untrained networks of newcomers, then the epochs
             group = [a for a in batch if a.what == what]
+            if not group:
+                continue
             try:
                 if len(group) == 1:
                     group[0].answer = group[0].solo(group[0].request)
                 elif what == "start":
                     for ask, answer in zip(group, self._starter().start([a.request for a in group])):
                         ask.answer = answer
-                elif group:
-                    answers = self._program(group).run([a.request for a in group])
+                else:
+                    group.sort(key=lambda a: id(a.member))  # the same line-up: its data stays stacked
+                    answers = self._program(group, lane).run([a.request for a in group])
                     for ask, answer in zip(group, answers):
                         ask.answer = answer
-                    self.calls += 1
-                    self.member_epochs += len(group)
+                    with self._cond:
+                        self.calls += 1
+                        self.member_epochs += len(group)
             except Exception:  # one member's bad input must not end the others: each alone
                 log.warning("a stacked %s call failed; its members go alone", what, exc_info=True)
                 for ask in group:
@@ -223,11 +260,19 @@ class Cohort:
 
     def _starter(self) -> StackedProgram:
         """The program that evaluates epoch 0 (the traced one: a forward pass needs no XLA)."""
-        if self._traced is None:
-            self._traced = self._make_program(self.max_members, False)
-        return self._traced
+        return self._traced_program()
 
-    def _program(self, batch: list[_Ask]) -> StackedProgram:
+    def _traced_program(self) -> StackedProgram:
+        with self._cond:
+            program = self._traced
+        if program is None:  # traced outside the lock (half a second): the other lane may too
+            program = self._make_program(self.max_members, False)
+            with self._cond:
+                self._traced = self._traced or program
+                program = self._traced
+        return program
+
+    def _program(self, batch: list[_Ask], lane: _Lane) -> StackedProgram:
         """The smallest XLA program that fits the call, else the traced one (asking the
         background compiler for the fitting XLA program, once)."""
         members = len(batch)
@@ -238,16 +283,18 @@ class Cohort:
         capacity = next(c for c in CAPACITIES if c >= min(members, self.max_members))
         # A class arrives a few at a time: compile for a size only once it holds (each
         # compile costs seconds of CPU the class is using).
-        same = self._recent[1] + 1 if self._recent[0] == capacity else 1
-        self._recent = (capacity, same)
-        if self.compile_in_background and same >= STEADY_CALLS and capacity not in self._compiling:
-            self._compiling.add(capacity)
+        same = lane.recent[1] + 1 if lane.recent[0] == capacity else 1
+        lane.recent = (capacity, same)
+        with self._cond:
+            ask_compile = (self.compile_in_background and same >= STEADY_CALLS
+                           and capacity not in self._compiling)
+            if ask_compile:
+                self._compiling.add(capacity)
+        if ask_compile:
             sample = [a.request for a in batch]
             COMPILER.submit(("cohort", self.key, capacity), lambda: self._compile(capacity, sample),
                             lambda program: self._deliver(capacity, program), owner=self)
-        if self._traced is None:
-            self._traced = self._make_program(self.max_members, False)
-        return self._traced
+        return self._traced_program()
 
     def _compile(self, capacity: int, sample: list[dict]) -> StackedProgram:
         """On the compiler's thread: XLA compiles at a program's first call, so make one

@@ -147,9 +147,11 @@ class TrainingSession:
 
 
     def _solo(self, request: dict) -> tuple:
-        """One epoch of a request on this architecture's solo program: (results, state)."""
+        """One epoch of a request on this architecture's solo program: (results, state).
+        A state from a cohort's call holds numpy arrays: the solo program takes tensors."""
+        state = [v if isinstance(v, tf.Tensor) else tf.constant(v) for v in request["state"]]
         with self._borrow() as program:
-            return program.run(request["state"], request["x"], request["y"], request["perm"],
+            return program.run(state, request["x"], request["y"], request["perm"],
                                request["xv"], request["yv"], request["inputs"], request["want_frame"])
 
     def warm(self) -> None:
@@ -388,8 +390,8 @@ class TrainingSession:
 
     def weights(self) -> list[LayerWeights]:
         """Every Dense layer's kernel [inputs][units] and bias, rounded for the wire."""
-        return [LayerWeights.model_construct(kernel=np.round(self._state[k].numpy(), 5).tolist(),
-                                             bias=np.round(self._state[b].numpy(), 5).tolist())
+        return [LayerWeights.model_construct(kernel=np.round(np.asarray(self._state[k]), 5).tolist(),
+                                             bias=np.round(np.asarray(self._state[b]), 5).tolist())
                 for k, b in self._weight_slots]
 
     def final_frame(self) -> FrameEvent | None:

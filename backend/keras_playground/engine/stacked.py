@@ -280,29 +280,30 @@ class StackedProgram:
         want_frame); pad to `capacity` with copies of the first. Returns each member's
         (numpy results, new solo state), in order.
 
-        The members' tensors are stacked and split here, one op per variable: passing
-        each member's tensors to the graph instead costs more in argument checks."""
+        The members' states are stacked and split in numpy, and their data (the same
+        tensors call after call) stacked once per line-up: every TensorFlow op here would
+        let the GIL go to one of thirty threads, and this thread would wait to get it back."""
         layout, count = self.layout, len(members)
         padded = members + [members[0]] * (self.capacity - count)
         states = [m["state"] for m in padded]
 
         def stacked(index: int):
-            return tf.stack([s[index] for s in states])
+            return np.stack([np.asarray(s[index]) for s in states])
 
         params = [stacked(i) for i in layout.params]
         slots = [[stacked(i) for i in slot] for slot in layout.slots]
-        data = (tf.stack([m[name] for m in padded]) for name in ("x", "y", "perm", "xv", "yv"))
-        inputs = (tf.stack([m["inputs"][k] for m in padded]) for k in range(3))
-        args = (params, slots, stacked(layout.iterations), stacked(layout.learning_rate), *data, *inputs,
-                tf.constant([m["want_frame"] for m in padded]))
-        shapes = (tuple(args[7].shape), tuple(args[9].shape), tuple(args[10].shape))
+        data = self._data(padded)
+        args = (params, slots, stacked(layout.iterations), stacked(layout.learning_rate), *data,
+                np.array([bool(m["want_frame"]) for m in padded]))
+        shapes = (tuple(data[3].shape), tuple(data[5].shape), tuple(data[6].shape))
         concrete = self._concrete.get(shapes)
         if concrete is None:
-            concrete = self._concrete[shapes] = self._function.get_concrete_function(*args)
+            concrete = self._concrete[shapes] = self._function.get_concrete_function(
+                *tf.nest.map_structure(tf.convert_to_tensor, args))
         result, params, slots, iterations = concrete(*args)
         result = tf.nest.map_structure(lambda t: t.numpy(), result)
         written = [*layout.params, *(i for slot in layout.slots for i in slot), layout.iterations]
-        columns = [tf.unstack(t) for t in (*params, *(v for slot in slots for v in slot), iterations)]
+        columns = [t.numpy() for t in (*params, *(v for slot in slots for v in slot), iterations)]
         boundary, maps, ranges = result.pop("frame")
         answers = []
         for k in range(count):
@@ -313,3 +314,18 @@ class StackedProgram:
             out["frame"] = (boundary[k], [m[k] for m in maps], [r[k] for r in ranges])
             answers.append((out, state))
         return answers
+
+    def _data(self, padded: list[dict]) -> tuple:
+        """x, y, order, validation x, y, grid, thumbnails, output range, each stacked, and
+        kept while the same tensors come again in the same order (every epoch, but for a
+        shuffled order or a change of members)."""
+        parts = [[m[name] for m in padded] for name in ("x", "y", "perm", "xv", "yv")]
+        parts += [[m["inputs"][k] for m in padded] for k in range(3)]
+        cache = self.__dict__.setdefault("_stacked_parts", [None] * len(parts))
+        data = []
+        for j, part in enumerate(parts):
+            ids = tuple(map(id, part))
+            if cache[j] is None or cache[j][0] != ids:
+                cache[j] = (ids, part, tf.stack(part))  # `part` keeps the ids from being reused
+            data.append(cache[j][2])
+        return tuple(data)
