@@ -7,13 +7,19 @@ the bench, not asserted here; only that each side trained and the figures agree.
 
 import json
 import math
+import os
 from pathlib import Path
 
 import pytest
 from keras_playground.bench.peer import format_peer_report, run_peer_bench
 from keras_playground.cli import main
 
-PEER = Path(__file__).resolve().parents[2] / "shared" / "peers" / "tensorflow-playground"
+# The peer is not shipped with the project (its README): it is looked for where the team
+# keeps it, beside the repo or in the workspace, or where PLAYGROUND_PEER_DIR says.
+CANDIDATES = [Path(os.environ["PLAYGROUND_PEER_DIR"])] if os.environ.get("PLAYGROUND_PEER_DIR") else []
+CANDIDATES += [Path(__file__).resolve().parents[2] / "shared" / "peers" / "tensorflow-playground",
+               Path("/work/shared/peers/tensorflow-playground")]
+PEER = next((path for path in CANDIDATES if (path / "index.html").is_file()), CANDIDATES[0])
 KEYS = {"page_epochs_per_second", "peer_epochs_per_second", "ratio", "frames_per_second"}
 
 needs_peer = pytest.mark.skipif(not (PEER / "index.html").is_file(), reason=f"no built TensorFlow Playground at {PEER}")

@@ -25,8 +25,9 @@ def test_a_warmed_step_trains_its_first_epochs_without_tracing():
     assert pool.created == 2
 
     cohort = TrainingSession(step, pool=pool, cohorts=cohorts)._cohort
-    stacked = cohort._traced
-    assert stacked is not None and len(stacked._concrete) == 1
+    assert list(cohort._traced) == [32]  # traced for any class size
+    stacked = cohort._traced[32]
+    assert len(stacked._concrete) == 1
 
     # A class of three on the warmed step: the stacked program is not traced again.
     members = [make_spec(layers=[{"units": 8, "activation": "tanh"}], epochs=3, seed=s) for s in (11, 12, 13)]
@@ -44,7 +45,7 @@ def test_a_warmed_step_trains_its_first_epochs_without_tracing():
         t.join(120)
     assert all(s.epoch == 3 for s in sessions)
     assert cohorts.figures()["member_epochs"] > 0  # they did meet in the cohort
-    assert cohort._traced is stacked and len(stacked._concrete) == 1
+    assert list(cohort._traced) == [32] and len(stacked._concrete) == 1
 
 
 def test_the_server_warms_every_lesson_step_unless_told_not_to():

@@ -15,13 +15,12 @@ A call of one member goes to the run's solo program (`pool`), which is exact and
 faster compiled tier; so does everything that is not an epoch (evaluation, frames of
 final weights, saving).
 
-Two tiers of stacked programs. A traced one for the most members a cohort takes is made
-as soon as two members meet: a traced call costs about the same for two members as for
-thirty-two (its time goes in running hundreds of tiny operations, not in arithmetic), so
-one trace (under a second) serves every cohort size. Meanwhile the program for the
-cohort's size, rounded up to 2, 4, 8, 16 or 32 members, is compiled with XLA in the
-background (`tiers.COMPILER`, one compile at a time in the process) and used from the call after
-it is ready: 3-8 ms a call instead of 20-25 (`keras-playground bench`).
+Two tiers of stacked programs, each made for a capacity (the cohort's size rounded up to
+2, 4, 8, 16 or 32 members; a call uses the smallest that fits, padded with copies). A
+traced one is made when a size first meets (under half a second); once a size has held
+for three calls, the same program is compiled with XLA in the background
+(`tiers.COMPILER`, one compile at a time in the process) and used from the call after it
+is ready: 2.5 ms a call of 32 members instead of 9 (`keras-playground bench`).
 """
 
 from __future__ import annotations
@@ -110,7 +109,7 @@ class Cohort:
         self._cond = threading.Lock()  # the programs and the members' lanes
         self._lanes = [_Lane() for _ in range(max(1, lanes))]
         self._lane_of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self._traced: StackedProgram | None = None
+        self._traced: dict[int, StackedProgram] = {}  # traced programs by capacity
         self._compiled: dict[int, StackedProgram] = {}  # XLA programs by capacity, once ready
         self._compiling: set[int] = set()  # capacities asked of the background compiler (once each)
         self.calls = self.member_epochs = 0  # figures: stacked calls and the member-epochs in them
@@ -143,14 +142,13 @@ class Cohort:
         """Trace the cohort's stacked program before its members come, with `request`
         (a throwaway epoch) standing for each of them."""
         with self._cond:
-            if self._traced is not None:
+            if self._traced:
                 return
-        program = self._make_program(self.max_members, False)
+        program = self._make_program(self.max_members, False)  # fits any class
         program.start([request, request])
         program.run([request, request])
         with self._cond:
-            if self._traced is None:
-                self._traced = program
+            self._traced.setdefault(self.max_members, program)
 
     def leave(self, member: Hashable) -> None:
         """`member` asks no more (its run ended): the next call does not wait for it."""
@@ -211,7 +209,7 @@ class Cohort:
     def _gather(self, lane: _Lane) -> list[_Ask]:
         """As the leader (the lane's lock held): wait a moment for the expected members,
         then take the asks for one call."""
-        fresh = self._traced is None and not self._compiled
+        fresh = not self._traced and not self._compiled
         deadline = time.monotonic() + (FIRST_GATHER_SECONDS if fresh else self.gather_seconds)
         while True:
             asking = {a.member for a in lane.asks}
@@ -235,7 +233,7 @@ class Cohort:
                 if len(group) == 1:
                     group[0].answer = group[0].solo(group[0].request)
                 elif what == "start":
-                    for ask, answer in zip(group, self._starter().start([a.request for a in group])):
+                    for ask, answer in zip(group, self._starter(len(group)).start([a.request for a in group])):
                         ask.answer = answer
                 else:
                     group.sort(key=lambda a: id(a.member))  # the same line-up: its data stays stacked
@@ -258,19 +256,21 @@ class Cohort:
         for ask in batch:
             ask.done = True
 
-    def _starter(self) -> StackedProgram:
-        """The program that evaluates epoch 0 (the traced one: a forward pass needs no XLA)."""
-        return self._traced_program()
+    def _starter(self, members: int) -> StackedProgram:
+        """The program that evaluates epoch 0 (a traced one: a forward pass needs no XLA)."""
+        return self._traced_program(members)
 
-    def _traced_program(self) -> StackedProgram:
+    def _traced_program(self, members: int) -> StackedProgram:
+        """The smallest traced program that fits `members`, else one traced for them
+        (rounded up to a capacity). A traced call's time grows with its capacity."""
+        capacity = next(c for c in CAPACITIES if c >= min(members, self.max_members))
         with self._cond:
-            program = self._traced
-        if program is None:  # traced outside the lock (half a second): the other lane may too
-            program = self._make_program(self.max_members, False)
-            with self._cond:
-                self._traced = self._traced or program
-                program = self._traced
-        return program
+            fitting = {c: p for c, p in self._traced.items() if c >= members}
+        if fitting:
+            return fitting[min(fitting)]
+        program = self._make_program(capacity, False)  # traced outside the lock: half a second
+        with self._cond:
+            return self._traced.setdefault(capacity, program)
 
     def _program(self, batch: list[_Ask], lane: _Lane) -> StackedProgram:
         """The smallest XLA program that fits the call, else the traced one (asking the
@@ -294,7 +294,7 @@ class Cohort:
             sample = [a.request for a in batch]
             COMPILER.submit(("cohort", self.key, capacity), lambda: self._compile(capacity, sample),
                             lambda program: self._deliver(capacity, program), owner=self)
-        return self._traced_program()
+        return self._traced_program(members)
 
     def _compile(self, capacity: int, sample: list[dict]) -> StackedProgram:
         """On the compiler's thread: XLA compiles at a program's first call, so make one

@@ -23,18 +23,13 @@ import tensorflow as tf
 from ..data import gallery_split, input_shape, loss_of, make_dataset, network_inputs, probe_split
 from ..specs import DoneEvent, EpochEvent, Event, FrameEvent, LayerWeights, RunSpec, StartEvent
 from .frames import image_frame, plane_frame, plane_grid
-from .microscopy import MICROSCOPY, map_frame, microscopy_scores, patches
-from .model import build_model, output_units, targets
-from .names import metric_name
 from .cohort import COHORTS, Cohorts
+from .ending import finite, done_event
+from .microscopy import MICROSCOPY, map_frame, patches
+from .model import build_model, output_units, targets
 from .pool import PROGRAMS, ProgramPool
 from .program import EpochProgram, evaluate
 from .stacked import Layout, stackable
-
-
-def _finite(value) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 class TrainingSession:
@@ -154,21 +149,6 @@ class TrainingSession:
             return program.run(state, request["x"], request["y"], request["perm"],
                                request["xv"], request["yv"], request["inputs"], request["want_frame"])
 
-    def warm(self) -> None:
-        """Trace this architecture's programs (solo, and the cohort's) with a throwaway
-        epoch from this run's initial state: nothing of the run changes."""
-        x, y = self._x, self._y
-        if self.microscopy:
-            xp, yp = patches(self._train_x, self._train_y, self.spec.unet.patch, np.random.default_rng(0))
-            x, y = tf.constant(xp), tf.constant(yp)
-        with self._borrow() as program:
-            self._ensure_state(program)
-            state = program.initial_state(self.spec.training.seed, self._learning_rate)
-            request = {"state": state, "x": x, "y": y, "perm": tf.range(self.spec.dataset.n_train),
-                       "xv": self._xv, "yv": self._yv, "inputs": self._probe[1], "want_frame": True}
-            program.run(state, x, y, request["perm"], self._xv, self._yv, self._probe[1], True)
-        if self._cohort is not None:
-            self._cohort.warm(request)
 
     def _solo_start(self, request: dict) -> tuple:
         """Epoch 0 of a request, eager on the solo program: (loss, metric, val_loss,
@@ -280,9 +260,9 @@ class TrainingSession:
             loss, metric, val_loss, val_metric, probe = self._cohort.start(self, request, self._solo_start)
         else:
             loss, metric, val_loss, val_metric, probe = self._solo_start(request)
-        val_loss, val_metric = _finite(val_loss) if val_loss is not None else None, \
-            _finite(val_metric) if val_metric is not None else None
-        start = StartEvent(loss=_finite(loss), metric=_finite(metric), val_loss=val_loss, val_metric=val_metric)
+        val_loss, val_metric = finite(val_loss) if val_loss is not None else None, \
+            finite(val_metric) if val_metric is not None else None
+        start = StartEvent(loss=finite(loss), metric=finite(metric), val_loss=val_loss, val_metric=val_metric)
         return [start, self._frame(probe, index)]
 
     def _frame_due(self) -> bool:
@@ -319,11 +299,11 @@ class TrainingSession:
         else:
             out, self._state = self._solo(request)
         event = EpochEvent(
-            epoch=self.epoch, loss=_finite(out["loss"]), metric=_finite(out["metric"]),
-            val_loss=_finite(out["val_loss"]) if "val_loss" in out else None,
-            val_metric=_finite(out["val_metric"]) if "val_metric" in out else None,
+            epoch=self.epoch, loss=finite(out["loss"]), metric=finite(out["metric"]),
+            val_loss=finite(out["val_loss"]) if "val_loss" in out else None,
+            val_metric=finite(out["val_metric"]) if "val_metric" in out else None,
             learning_rate=self.learning_rate, seconds=time.perf_counter() - started,
-            extras={k: _finite(v) for k, v in out["extras"].items()} if "extras" in out else None)
+            extras={k: finite(v) for k, v in out["extras"].items()} if "extras" in out else None)
         self.history.append(event)
         events: list[Event] = [event]
         if event.loss is None:
@@ -409,38 +389,8 @@ class TrainingSession:
         """Final figures: last finite epoch, test set, confusion matrix, parameter count."""
         # With early stopping, the figures are those of the epoch whose weights were kept.
         last = self.history[self.best_epoch - 1] if self._restore_best() else self.last_finite
-        test_loss = test_metric = matrix = per_class = None
-        scores: dict = {}
         with self._borrow() as program:
             self._ensure_state(program)
             program.load(self._state)
-            model = program.model  # holds this run's weights while borrowed
-            parameters = int(model.count_params())
-            if self.state != "diverged" and self.spec.dataset.n_test > 0 and self.epoch > 0:
-                x = tf.constant(network_inputs(self.data.x_test, self.spec.features, self.data.input))
-                y = tf.constant(targets(self.data.y_test, self.kind, self.n_classes))
-                loss, metric = evaluate(model, self.kind, x, y)
-                test_loss, test_metric = _finite(loss), _finite(metric)
-                if self.microscopy:
-                    scores = microscopy_scores(self.kind, model(x, training=False).numpy(), self.data)
-                elif self.kind != "regression":
-                    matrix = self._confusion_matrix(model(x, training=False).numpy(), self.data.y_test)
-                    per_class = [round(row[i] / sum(row), 4) if sum(row) else None
-                                 for i, row in enumerate(matrix)]
-        if message is None and self.state == "diverged":
-            message = ("The loss became infinite or NaN: the learning rate is probably too high. "
-                       "Lower it and train again.")
-        return DoneEvent(
-            state=self.state, epochs=self.epoch,
-            loss=last.loss if last else None, metric=last.metric if last else None,
-            val_loss=last.val_loss if last else None, val_metric=last.val_metric if last else None,
-            test_loss=test_loss, test_metric=test_metric, metric_name=metric_name(self.kind),
-            confusion_matrix=matrix, parameters=parameters, message=message, best_epoch=self.best_epoch,
-            per_class_accuracy=per_class, **scores)
-
-    def _confusion_matrix(self, outputs: np.ndarray, labels: np.ndarray) -> list[list[int]]:
-        """[true class][predicted class] counts."""
-        predicted = (outputs[:, 0] > 0.5).astype(int) if self.kind == "binary" else outputs.argmax(-1)
-        k = self.n_classes
-        counts = np.bincount(labels.astype(int) * k + predicted, minlength=k * k)
-        return counts.reshape(k, k).tolist()
+            tested = self.state != "diverged" and self.spec.dataset.n_test > 0 and self.epoch > 0
+            return done_event(self, program.model, last, tested, message)  # the model holds this run's weights

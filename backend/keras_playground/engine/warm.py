@@ -85,10 +85,32 @@ class Warmer:
                     if key in seen:
                         continue
                     seen.add(key)
-                    session.warm()
+                    warm_session(session)
                     self.warmed += 1
                 except Exception:  # a step that cannot be warmed is traced when it runs
                     self.failed += 1
                     log.warning("warming a lesson step's programs failed", exc_info=True)
         finally:
             self.done.set()
+
+
+def warm_session(session) -> None:
+    """Trace a session's programs (solo, and its cohort's) with a throwaway epoch from its
+    initial state: nothing of the run changes."""
+    import numpy as np
+    import tensorflow as tf
+
+    from .microscopy import patches
+
+    x, y = session._x, session._y
+    if session.microscopy:  # trains on patches
+        xp, yp = patches(session._train_x, session._train_y, session.spec.unet.patch, np.random.default_rng(0))
+        x, y = tf.constant(xp), tf.constant(yp)
+    with session._borrow() as program:
+        session._ensure_state(program)
+        state = program.initial_state(session.spec.training.seed, session.learning_rate)
+        request = {"state": state, "x": x, "y": y, "perm": tf.range(session.spec.dataset.n_train),
+                   "xv": session._xv, "yv": session._yv, "inputs": session._probe[1], "want_frame": True}
+        program.run(state, x, y, request["perm"], session._xv, session._yv, session._probe[1], True)
+    if session._cohort is not None:
+        session._cohort.warm(request)
