@@ -29,7 +29,7 @@ INTERRUPTED = "The {who} training this run was shut down before the run finished
 def model_bytes(session: TrainingSession) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.keras"
-        session.model.save(path)
+        session.save_model(path)
         return path.read_bytes()
 
 
