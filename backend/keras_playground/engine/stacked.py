@@ -22,6 +22,8 @@ any two epochs and come back, and nothing is lost when it does.
 
 from __future__ import annotations
 
+from functools import partial
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -111,9 +113,11 @@ class StackedProgram:
         self.n_full, self.rest = divmod(n_train, batch_size)
         self.batch_size, self.n_features, self.n_outputs = batch_size, n_features, n_outputs
         self.has_val = has_val
-        # Written with explicit tf.while_loop and tf.cond: autograph would only cost tracing time.
-        self._function = tf.function(self._epoch, jit_compile=jit_compile, autograph=False)
-        self._start_function = tf.function(self._start, autograph=False)
+        # Written with explicit tf.while_loop and tf.cond: autograph would only cost tracing
+        # time. Partials, not bound methods: TensorFlow counts the traces of a method over
+        # all instances and warns of "retracing" when every cohort traces its own program.
+        self._function = tf.function(partial(StackedProgram._epoch, self), jit_compile=jit_compile, autograph=False)
+        self._start_function = tf.function(partial(StackedProgram._start, self), autograph=False)
         self._concrete: dict[tuple, object] = {}
 
     # ----- the network, member-stacked -----
