@@ -222,3 +222,42 @@ def test_a_cohort_switches_to_its_xla_program_and_stays_within_round_off_of_fit(
     for spec, session in zip(more, sessions):
         weights, _ = solo_fit(spec)
         assert difference(session.model.get_weights(), weights) <= TOLERANCE
+
+
+def test_a_member_whose_thread_is_interrupted_mid_ask_leaves_no_one_waiting():
+    """An exception raised into an asking thread (dramatiq's time limit does that) takes
+    its ask back and passes on the lead it was given: the others are still answered."""
+    import ctypes
+    import time
+
+    from keras_playground.engine.cohort import Cohort
+
+    class Member:  # cohorts hold members weakly, by identity
+        pass
+
+    cohort = Cohort({}, max_members=1)  # one member a call: B is told to lead the next one
+    a, b, c = Member(), Member(), Member()
+    results, raised = {}, []
+
+    def slow(request):
+        time.sleep(0.3)
+        return request["name"], None
+
+    def ask(member, name):
+        try:
+            results[name] = cohort.train(member, {"name": name}, slow)
+        except TimeoutError:
+            raised.append(name)
+
+    threads = {name: threading.Thread(target=ask, args=(m, name)) for name, m in (("a", a), ("b", b), ("c", c))}
+    threads["a"].start()
+    time.sleep(0.1)  # a leads its call; b, then c ask meanwhile
+    threads["b"].start()
+    time.sleep(0.05)
+    threads["c"].start()
+    time.sleep(0.05)
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(threads["b"].ident), ctypes.py_object(TimeoutError))
+    for t in threads.values():
+        t.join(10)
+    assert not any(t.is_alive() for t in threads.values())
+    assert raised == ["b"] and results == {"a": ("a", None), "c": ("c", None)}

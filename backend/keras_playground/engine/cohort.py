@@ -176,17 +176,35 @@ class Cohort:
                 lane.cond.notify()  # the leader waits for the members still out
             elif not lane.running:
                 lane.running = ask.lead = True
-        while True:
-            if not ask.lead:
-                ask.sleep()
-            if ask.done:
-                break
-            if ask.lead:
-                ask.lead = False  # before leading: the lead may come back to this ask
-                self._lead(lane)
+        try:
+            while True:
+                if not ask.lead:
+                    ask.sleep()
+                if ask.done:
+                    break
+                if ask.lead:
+                    ask.lead = False  # before leading: the lead may come back to this ask
+                    self._lead(lane)
+        except BaseException:  # raised into this thread (a time limit): the others go on
+            self._abandon(lane, ask)
+            raise
         if ask.error is not None:
             raise ask.error
         return ask.answer
+
+    def _abandon(self, lane: _Lane, ask: _Ask) -> None:
+        """`ask`'s thread leaves mid-ask: take its ask back, and pass on a lead it was given
+        and did not take up, so no other member waits for a leader that never comes."""
+        with lane.cond:
+            if ask in lane.asks:
+                lane.asks.remove(ask)
+            if ask.lead:
+                ask.lead = False
+                if lane.asks:
+                    lane.asks[0].lead = True
+                    lane.asks[0].ring()
+                else:
+                    lane.running = False
 
     def _lead(self, lane: _Lane) -> None:
         """Gather and train one call; then hand the lead to the first ask left, if any."""
