@@ -17,6 +17,9 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 # Servers started by tests do not trace every lesson at start (seconds of CPU each time);
 # tests/engine/test_warm.py turns it on where it is the subject.
 os.environ.setdefault("PLAYGROUND_WARM_LESSONS", "false")
+# Nor do they compile XLA tiers in the background (seconds of CPU competing with the other
+# tests); tests/engine/test_tiers.py and test_cohort.py test the tier, `bench` measures it.
+os.environ.setdefault("PLAYGROUND_XLA_TIER", "false")
 
 
 @pytest.fixture(autouse=True)
