@@ -23,7 +23,7 @@ def test_the_numbers_it_quotes_are_the_codes():
     assert capacities in DOC  # "2, 4, 8, 16 or 32"
     assert f"held for {['', 'one', 'two', 'three', 'four'][cohort.STEADY_CALLS]} calls" in DOC
     assert f"({cohort.GATHER_SECONDS * 1000:.0f} ms at most)" in DOC
-    assert cohort.LANES == 1 and "a cohort has one" in DOC
+    assert "a cohort has one" in DOC and "One a\n    cohort" in cohort._Lane.__doc__
 
 
 def test_the_settings_it_names_exist():

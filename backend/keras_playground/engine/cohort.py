@@ -42,16 +42,11 @@ GATHER_SECONDS = 0.02  # how long a leader waits for last call's members to come
 # A new cohort's first call waits this long for the runs that entered it: its members
 # are still evaluating their untrained networks (epoch 0), a few dozen ms each.
 FIRST_GATHER_SECONDS = 1.0
-STEADY_CALLS = 3
-# Calls of one cohort in flight at once (see _Lane). One: two lanes were measured slower
-# (2,100-2,300 against 3,100-3,700 epochs/s for 30 runs on 2 cores), their calls and the
-# members' Python competing for the same cores; kept for machines with more of them.
-LANES = 1
-LANE_MIN = 12  # members the first lane takes before the second opens  # calls of one size in a row before that size is compiled with XLA
+STEADY_CALLS = 3  # calls of one size in a row before that size is compiled with XLA
 
 
 class _Ask:
-    """One member's request, and the event its thread sleeps on until it is answered or
+    """One member's request, and the lock its thread sleeps on until it is answered or
     told to lead the next call (each its own: waking every member at each arrival would
     cost more than the call)."""
 
@@ -78,9 +73,10 @@ class _Ask:
 
 
 class _Lane:
-    """One line of calls within a cohort: its asks, its leader, the members it expects.
-    Two lanes take turns on the two cores: while one lane's call runs in TensorFlow (the
-    GIL free), the other lane's members turn their results into events in Python."""
+    """A cohort's line of calls: its asks, its leader, the members it expects. One a
+    cohort: two lines in flight at once were measured slower on 2 cores (2,100-2,300
+    against 3,100-3,700 epochs/s for 30 runs), their calls and the members' Python
+    competing for the same cores."""
 
     def __init__(self) -> None:
         self.cond = threading.Condition()
@@ -97,8 +93,7 @@ class Cohort:
     """The members of one architecture: who is asking, who leads, which programs exist."""
 
     def __init__(self, shape: dict, *, key: Hashable = None, max_members: int = CAPACITIES[-1],
-                 gather_seconds: float = GATHER_SECONDS, compile_in_background: bool = True,
-                 lanes: int = LANES):
+                 gather_seconds: float = GATHER_SECONDS, compile_in_background: bool = True):
         """`shape`: StackedProgram's arguments besides layout and capacity; `key`: the
         architecture's (what the compiler remembers a failure by); `compile_in_background`
         False: the traced tier only."""
@@ -106,9 +101,8 @@ class Cohort:
         self.layout: Layout | None = None  # set by the first member, from its solo program
         self.compile_in_background = compile_in_background
         self.max_members, self.gather_seconds = max_members, gather_seconds
-        self._cond = threading.Lock()  # the programs and the members' lanes
-        self._lanes = [_Lane() for _ in range(max(1, lanes))]
-        self._lane_of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._cond = threading.Lock()  # the programs
+        self._line = _Lane()
         self._traced: dict[int, StackedProgram] = {}  # traced programs by capacity
         self._compiled: dict[int, StackedProgram] = {}  # XLA programs by capacity, once ready
         self._compiling: set[int] = set()  # capacities asked of the background compiler (once each)
@@ -118,17 +112,7 @@ class Cohort:
         return StackedProgram(self.layout, capacity=capacity, jit_compile=jit_compile, **self.shape)
 
     def _lane(self, member: Hashable) -> _Lane:
-        """The member's lane, chosen once: the first lane until it holds LANE_MIN members
-        (smaller calls would cost more than they overlap), then the one with fewer."""
-        with self._cond:
-            lane = self._lane_of.get(member)
-            if lane is None:
-                counts = [0] * len(self._lanes)
-                for index in self._lane_of.values():
-                    counts[index] += 1
-                lane = 0 if counts[0] < LANE_MIN else counts.index(min(counts))
-                self._lane_of[member] = lane
-            return self._lanes[lane]
+        return self._line
 
     def enter(self, member: Hashable) -> None:
         """`member` (a new run) will ask soon: the first call of a new cohort waits for it a
