@@ -115,6 +115,32 @@ def test_each_member_of_a_cohort_ends_with_its_own_model_fit_weights(case):
             assert event.val_metric == pytest.approx(history[f"val_{metric}"][epoch], abs=TOLERANCE)
 
 
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_members_untrained_networks_are_their_solo_epoch_zero(case):
+    """Epoch 0 of members starting together (one stacked epoch at learning rate zero) tells
+    what a run alone tells: its untrained network's loss and metric on both sets (as
+    `model.evaluate` gives them) and the frame of its untrained weights, pixel for pixel.
+    So a rule whose step at rate zero were not zero would show here."""
+    specs = member_specs(CASES[case], epochs=3)
+    cohorts, pool = Cohorts(compile_in_background=False), ProgramPool()
+    sessions = [TrainingSession(spec, cohorts=cohorts, pool=pool, max_frames_per_second=None) for spec in specs]
+    told = {}
+    threads = [threading.Thread(target=lambda s=s: told.__setitem__(id(s), s.start_events())) for s in sessions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert cohorts.figures()["calls"] == 1  # all three in one call
+    for spec, session in zip(specs, sessions):
+        start, frame = told[id(session)]
+        alone_start, alone_frame = TrainingSession(spec, cohorts=None).start_events()
+        for name in ("loss", "metric", "val_loss", "val_metric"):
+            assert getattr(start, name) == pytest.approx(getattr(alone_start, name), abs=TOLERANCE), name
+        assert frame.epoch == alone_frame.epoch == 0
+        assert frame.boundary == alone_frame.boundary
+        assert frame.neurons == alone_frame.neurons
+
+
 def test_members_frames_show_their_own_networks(monkeypatch):
     """A frame drawn in a stacked call is the member's own boundary and neuron maps: the
     same as its solo program draws for the same weights."""

@@ -32,6 +32,8 @@ import time
 import weakref
 from typing import Callable, Hashable
 
+import numpy as np
+
 from .stacked import Layout, StackedProgram
 from .tiers import COMPILER
 
@@ -129,7 +131,6 @@ class Cohort:
             if self._traced:
                 return
         program = self._make_program(self.max_members, False)  # fits any class
-        program.start([request, request])
         program.run([request, request])
         with self._cond:
             self._traced.setdefault(self.max_members, program)
@@ -227,40 +228,42 @@ class Cohort:
         return batch
 
     def _call(self, batch: list[_Ask], lane: _Lane) -> None:
-        for what in ("start", "epoch"):  # the untrained networks of newcomers, then the epochs
-            group = [a for a in batch if a.what == what]
-            if not group:
-                continue
-            try:
-                if len(group) == 1:
-                    group[0].answer = group[0].solo(group[0].request)
-                elif what == "start":
-                    for ask, answer in zip(group, self._starter(len(group)).start([a.request for a in group])):
-                        ask.answer = answer
-                else:
-                    group.sort(key=lambda a: id(a.member))  # the same line-up: its data stays stacked
-                    answers = self._program(group, lane).run([a.request for a in group])
-                    for ask, answer in zip(group, answers):
-                        ask.answer = answer
-                    with self._cond:
-                        self.calls += 1
-                        self.member_epochs += len(group)
-            except Exception:  # one member's bad input must not end the others: each alone
-                log.warning("a stacked %s call failed; its members go alone", what, exc_info=True)
-                for ask in group:
-                    try:
-                        ask.answer = ask.solo(ask.request)
-                    except BaseException as exc:
-                        ask.error = exc
-            except BaseException as exc:  # an interrupt: every member of the call gets it, none hangs
-                for ask in group:
+        """Train the epochs asked, and evaluate the untrained networks of newcomers (epoch
+        0), in one stacked call: epoch 0 is an epoch at learning rate zero, whose results
+        are the untrained network's loss and metric, and whose frame shows it (its new
+        state is thrown away). So a cold cohort traces one program, not two."""
+        try:
+            if len(batch) == 1:
+                batch[0].answer = batch[0].solo(batch[0].request)
+            else:
+                batch.sort(key=lambda a: id(a.member))  # the same line-up: its data stays stacked
+                requests = [a.request if a.what == "epoch" else self._untrained(a.request) for a in batch]
+                answers = self._program(batch, lane).run(requests)
+                for ask, (out, state) in zip(batch, answers):
+                    ask.answer = (out, state) if ask.what == "epoch" else _start_answer(out)
+                with self._cond:
+                    self.calls += 1
+                    self.member_epochs += sum(a.what == "epoch" for a in batch)
+        except Exception:  # one member's bad input must not end the others: each alone
+            log.warning("a stacked call failed; its members go alone", exc_info=True)
+            for ask in batch:
+                try:
+                    ask.answer = ask.solo(ask.request)
+                except BaseException as exc:
                     ask.error = exc
+        except BaseException as exc:  # an interrupt: every member of the call gets it, none hangs
+            for ask in batch:
+                ask.error = exc
         for ask in batch:
             ask.done = True
 
-    def _starter(self, members: int) -> StackedProgram:
-        """The program that evaluates epoch 0 (a traced one: a forward pass needs no XLA)."""
-        return self._traced_program(members)
+    def _untrained(self, request: dict) -> dict:
+        """An epoch-0 request as an epoch that changes nothing: its learning rate zero
+        (every rule here moves a weight by a multiple of it), the set in order, a frame."""
+        state = list(request["state"])
+        index = self.layout.learning_rate
+        state[index] = np.zeros_like(np.asarray(state[index]))
+        return {**request, "state": state, "want_frame": True}
 
     def _traced_program(self, members: int) -> StackedProgram:
         """The smallest traced program that fits `members`, else one traced for them
@@ -315,6 +318,13 @@ class Cohort:
         """Which tier a call of `members` runs on now: "xla" or "traced" (for tests, figures)."""
         with self._cond:
             return "xla" if any(c >= members for c in self._compiled) else "traced"
+
+
+def _start_answer(out: dict) -> tuple:
+    """An epoch at learning rate zero as epoch 0: (loss, metric, val_loss, val_metric, probe),
+    as `TrainingSession._solo_start` gives them. Over the set in batches, the mean batch
+    loss is the whole set's loss (within float round-off), as `evaluate` computes it."""
+    return out["loss"], out["metric"], out.get("val_loss"), out.get("val_metric"), out["frame"]
 
 
 class Cohorts:

@@ -259,8 +259,8 @@ class TrainingSession:
             with self._borrow() as program:
                 self._ensure_state(program)
         index, inputs = self._probe
-        request = {"state": self._state, "x": self._x, "y": self._y, "xv": self._xv, "yv": self._yv,
-                   "inputs": inputs}
+        request = {"state": self._state, "x": self._x, "y": self._y, "perm": self._in_order,
+                   "xv": self._xv, "yv": self._yv, "inputs": inputs}
         if self._cohort is not None:  # a class pressing Train together: one call for them all
             loss, metric, val_loss, val_metric, probe = self._cohort.start(self, request, self._solo_start)
         else:

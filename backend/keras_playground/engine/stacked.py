@@ -117,7 +117,6 @@ class StackedProgram:
         # time. Partials, not bound methods: TensorFlow counts the traces of a method over
         # all instances and warns of "retracing" when every cohort traces its own program.
         self._function = tf.function(partial(StackedProgram._epoch, self), jit_compile=jit_compile, autograph=False)
-        self._start_function = tf.function(partial(StackedProgram._start, self), autograph=False)
         self._concrete: dict[tuple, object] = {}
 
     # ----- the network, member-stacked -----
@@ -263,33 +262,6 @@ class StackedProgram:
         return (tf.zeros((members, tf.shape(grid)[1]), tf.uint8),
                 [tf.zeros((members, units, pixels), tf.uint8) for units in self.layout.hidden_units],
                 [tf.zeros((members, units, 2)) for units in self.layout.hidden_units])
-
-    # ----- epoch 0: the untrained networks -----
-
-    def _start(self, params, x, y, xv, yv, grid, thumbs, output_range):
-        """Each member's loss and metric on its training and validation sets, as
-        `program.evaluate` gives them, and its frame."""
-        losses, out = self._losses(params, x, y)
-        result = {"loss": losses, "metric": self._validation_metric(y, out)}
-        if self.has_val:
-            val_losses, val_out = self._losses(params, xv, yv)
-            result["val_loss"], result["val_metric"] = val_losses, self._validation_metric(yv, val_out)
-        result["frame"] = self._probe(params, grid, thumbs, output_range)
-        return result
-
-    def start(self, members: list[dict]) -> list[tuple]:
-        """Epoch 0 of each member (dicts with state, x, y, xv, yv, inputs): (loss, metric,
-        val_loss, val_metric, probe) each, numpy, as `TrainingSession._solo_start` gives."""
-        count = len(members)
-        padded = members + [members[0]] * (self.capacity - count)
-        params = [tf.stack([m["state"][i] for m in padded]) for i in self.layout.params]
-        data = (tf.stack([m[name] for m in padded]) for name in ("x", "y", "xv", "yv"))
-        inputs = (tf.stack([m["inputs"][k] for m in padded]) for k in range(3))
-        result = tf.nest.map_structure(lambda t: t.numpy(), self._start_function(params, *data, *inputs))
-        boundary, maps, ranges = result["frame"]
-        return [(result["loss"][k], result["metric"][k],
-                 result["val_loss"][k] if self.has_val else None, result["val_metric"][k] if self.has_val else None,
-                 (boundary[k], [m[k] for m in maps], [r[k] for r in ranges])) for k in range(count)]
 
     # ----- a call -----
 
