@@ -14,8 +14,13 @@ def test_the_load_bench_reports_every_figure_for_a_small_class():
     assert round_["aggregate_epochs_per_second"] > 0 and round_["server_rss_mb"] > 50
     assert [c["runs"] for c in report["sequential"]] == [0, 1, 2, 3]
     assert all(math.isfinite(c["rss_mb"]) for c in report["sequential"])
+    assert round_["added_over_round_start_mb"] == round_["peak_rss_mb"] - report["idle_rss_mb"]  # the first round
     text = format_load_report(report)
     assert "2/2" in text and "RSS over sequential runs" in text
+    # Each of issue 17's targets judged on the cold round, by name and figure.
+    verdict = [line for line in text.splitlines() if line.startswith("target on the cold server")]
+    assert [v.split(": ", 1)[1].split()[0] for v in verdict] == ["all", "first", f"{round_['aggregate_epochs_per_second']:,.0f}",
+                                                                   f"{round_['added_rss_mb']:+.0f}"]
 
 
 def test_the_wall_bench_shows_every_participant_to_the_last_epoch():

@@ -140,10 +140,14 @@ def run_load_bench(clients: list[int], sequential: int = 300, epochs: int = 200,
         try:
             rounds = []
             for n in clients:
+                before = rss_mb(pid)  # the server idle before this round (after the last, if any)
                 figures = asyncio.run(class_round(url, n, epochs, pid))
                 figures["server_rss_mb"] = rss_mb(pid)
                 if idle is not None and figures["peak_rss_mb"] is not None:
                     figures["added_rss_mb"] = figures["peak_rss_mb"] - idle
+                    # What the live runs themselves hold, over a server that has trained before
+                    # (its one-time costs, such as XLA's compiler, already paid).
+                    figures["added_over_round_start_mb"] = figures["peak_rss_mb"] - before
                 rounds.append(figures)
             leak = asyncio.run(_sequential(url, sequential, pid)) if sequential else []
         finally:
@@ -151,6 +155,36 @@ def run_load_bench(clients: list[int], sequential: int = 300, epochs: int = 200,
                 server.stop()
     return {"workload": REFERENCE_WORKLOAD, "idle_rss_mb": idle,
             "epochs": epochs, "rounds": rounds, "sequential": leak, "targets": TARGETS}
+
+
+def _verdict(rounds: list[dict]) -> list[str]:
+    """Each target against the first round (the cold server, as the issue measures it),
+    with the later rounds' figures beside it."""
+    if not rounds:
+        return []
+    cold, later = rounds[0], rounds[1:]
+
+    def others(key, fmt):
+        values = [format(r[key], fmt) for r in later if r.get(key) is not None]
+        return f" (later rounds: {', '.join(values)})" if values else ""
+
+    p95 = cold["first_epoch_p95_seconds"]
+    checks = [
+        (f"all {cold['participants']} done", cold["done_delivered"] == cold["participants"], ""),
+        (f"first epoch p95 {p95 if p95 is not None else float('nan'):.2f} s <= "
+         f"{TARGETS['p95_first_epoch_seconds']:g} s", p95 is not None and p95 <= TARGETS["p95_first_epoch_seconds"],
+         others("first_epoch_p95_seconds", ".2f")),
+        (f"{cold['aggregate_epochs_per_second']:,.0f} epochs/s in all >= {TARGETS['aggregate_epochs_per_second']:,.0f}",
+         cold["aggregate_epochs_per_second"] >= TARGETS["aggregate_epochs_per_second"],
+         others("aggregate_epochs_per_second", ",.0f")),
+    ]
+    if cold.get("added_rss_mb") is not None:
+        checks.append((f"{cold['added_rss_mb']:+.0f} MiB over the idle server <= +{TARGETS['added_rss_mb']:.0f}",
+                       cold["added_rss_mb"] <= TARGETS["added_rss_mb"],
+                       " (later rounds, over the server idle before them: "
+                       + ", ".join(f"{r['added_over_round_start_mb']:+.0f}" for r in later
+                                   if r.get("added_over_round_start_mb") is not None) + " MiB)" if later else ""))
+    return [f"target on the cold server, {'met' if ok else 'NOT met'}: {what}{extra}" for what, ok, extra in checks]
 
 
 def format_load_report(report: dict) -> str:
@@ -168,17 +202,9 @@ def format_load_report(report: dict) -> str:
                      f"{num(r.get('added_rss_mb'), '+.0f'):>6}")
         if r["errors"]:
             lines.append(f"{'':>12} errors: {r['errors']}")
-    last = report["rounds"][-1] if report["rounds"] else None
-    if last:
-        met = (last["done_delivered"] == last["participants"]
-               and (last["first_epoch_p95_seconds"] or 1e9) <= TARGETS["p95_first_epoch_seconds"]
-               and last["aggregate_epochs_per_second"] >= TARGETS["aggregate_epochs_per_second"]
-               and (last.get("added_rss_mb") or 0) <= TARGETS["added_rss_mb"])
-        lines.append(f"idle server: {num(report.get('idle_rss_mb'), '.0f')} MiB; 'added' is the peak while "
-                     "the round's runs were live, over the idle server")
-        lines.append(f"targets for {last['participants']} participants (every done, p95 first epoch <= "
-                     f"{TARGETS['p95_first_epoch_seconds']:g} s, >= {TARGETS['aggregate_epochs_per_second']:.0f} "
-                     f"epochs/s, <= +{TARGETS['added_rss_mb']:.0f} MiB): {'met' if met else 'NOT met'}")
+    lines.append(f"idle server: {num(report.get('idle_rss_mb'), '.0f')} MiB; 'added' is the peak while "
+                 "the round's runs were live, over the idle server as it started")
+    lines.extend(_verdict(report["rounds"]))
     if report["sequential"]:
         lines.append("RSS over sequential runs: " + ", ".join(
             f"{c['runs']} runs {num(c['rss_mb'], '.0f')} MiB" for c in report["sequential"]))
