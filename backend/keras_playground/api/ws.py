@@ -45,8 +45,9 @@ class Sender:
         """One message: the events (each a JSON object's text), as a JSON array."""
         async with self._lock:
             try:
-                await asyncio.wait_for(self.ws.send_text("[" + ",".join(events) + "]"), SEND_TIMEOUT)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(SEND_TIMEOUT):  # no task of its own, unlike wait_for
+                    await self.ws.send_text("[" + ",".join(events) + "]")
+            except TimeoutError:
                 self.too_slow.set()
                 raise
 

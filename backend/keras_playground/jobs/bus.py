@@ -155,7 +155,11 @@ class MemoryBus(EventBus):
                 self._ended.append(run_id)
                 while len(self._ended) > self._keep_ended:
                     self._logs.pop(self._ended.popleft(), None)
-        if self._loop is not None and not self._loop.is_closed():
+        # Wake the loop only for a reader waiting on this log: thirty runs publish thousands
+        # of events a second, and each wake-up costs the loop's thread. No wake-up is lost:
+        # the event is in the log before this check, and a reader registers its waiter
+        # before it looks at the log (`read`).
+        if run_id in self._waiters and self._loop is not None and not self._loop.is_closed():
             try:
                 self._loop.call_soon_threadsafe(self._wake, run_id)
             except RuntimeError:  # the loop closed between the check and the call
@@ -186,8 +190,9 @@ class MemoryBus(EventBus):
         if found or (closed and known):
             return found, closed
         try:
-            await asyncio.wait_for(waiter.wait(), timeout)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(timeout):  # no task of its own, unlike wait_for
+                await waiter.wait()
+        except TimeoutError:
             pass
         return self._snapshot(run_id, after)[:2]
 
