@@ -216,7 +216,8 @@ class Cohort:
         deadline = time.monotonic() + (FIRST_GATHER_SECONDS if fresh else self.gather_seconds)
         while True:
             asking = {a.member for a in lane.asks}
-            missing = lane.expected - asking
+            # Member by member, not a WeakSet difference (a new set at every arrival).
+            missing = any(member not in asking for member in lane.expected)
             remaining = deadline - time.monotonic()
             if not missing or remaining <= 0 or len(lane.asks) >= self.max_members:
                 break
