@@ -250,6 +250,32 @@ def test_a_cohort_switches_to_its_xla_program_and_stays_within_round_off_of_fit(
         assert difference(session.model.get_weights(), weights) <= TOLERANCE
 
 
+def test_a_cohorts_xla_program_compiles_the_traced_graph_without_tracing_again(monkeypatch):
+    """The XLA tier is the traced program's own graph handed to XLA: the Python epoch is
+    traced once per capacity, not once more for the compile (half a second of GIL, with a
+    class waiting on it)."""
+    from keras_playground.engine.stacked import StackedProgram
+
+    traces = []
+    epoch = StackedProgram._epoch
+
+    def counted(self, *args):
+        traces.append((self.capacity, self.jit_compile))
+        return epoch(self, *args)
+
+    monkeypatch.setattr(StackedProgram, "_epoch", counted)
+    specs = member_specs(CASES["binary-adam"], epochs=12, members=2)
+    cohorts = Cohorts()
+    sessions = train_together(specs, cohorts)
+    assert COMPILER.wait_idle(120)
+    assert sessions[0]._cohort.tier(2) == "xla"
+    assert traces == [(2, False)]
+    for spec, session in zip(specs, train_together([s.model_copy(deep=True) for s in specs], cohorts)):
+        weights, _ = solo_fit(spec)  # on the XLA program from the first epoch
+        assert difference(session.model.get_weights(), weights) <= TOLERANCE
+    assert traces == [(2, False)]
+
+
 def test_a_member_whose_thread_is_interrupted_mid_ask_leaves_no_one_waiting():
     """An exception raised into an asking thread (dramatiq's time limit does that) takes
     its ask back and passes on the lead it was given: the others are still answered."""

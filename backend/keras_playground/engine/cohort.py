@@ -303,10 +303,12 @@ class Cohort:
         return self._traced_program(members)
 
     def _compile(self, capacity: int, sample: list[dict]) -> StackedProgram:
-        """On the compiler's thread: XLA compiles at a program's first call, so make one
-        and call it once with a past call's members (its answers are thrown away). Raises
-        if XLA cannot: the cohort then stays on the traced tier."""
-        program = self._make_program(capacity, True)
+        """On the compiler's thread: the traced program of `capacity` compiled by XLA from
+        its graph (no second trace), at a first call with a past call's members (its
+        answers are thrown away). Raises if XLA cannot: the cohort then stays traced."""
+        with self._cond:
+            traced = self._traced.get(capacity)
+        program = StackedProgram(self.layout, capacity=capacity, jit_compile=True, traced=traced, **self.shape)
         program.run(sample[:capacity])
         return program
 
