@@ -149,8 +149,9 @@ class Cohort:
         return self._ask(_Ask(member, request, solo, "epoch"))
 
     def start(self, member: Hashable, request: dict, solo: Callable[[dict], tuple]) -> tuple:
-        """Epoch 0 of `member` (`StackedProgram.start`), evaluated with whoever else asks;
-        `solo(request)` evaluates it alone when nobody does."""
+        """Epoch 0 of `member` (its untrained network: an epoch at learning rate zero, see
+        `_call`), evaluated with whoever else asks; `solo(request)` evaluates it alone when
+        nobody does. Returns (loss, metric, val_loss, val_metric, probe)."""
         return self._ask(_Ask(member, request, solo, "start"))
 
     def _ask(self, ask: _Ask) -> tuple:

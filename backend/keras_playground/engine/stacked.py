@@ -31,7 +31,7 @@ import tensorflow as tf
 from .model import dense_layers
 from .names import LOSS_NAMES
 from .probes import quantize
-from .program import EpochProgram
+from .program import EpochProgram, call
 
 
 def stackable(spec) -> bool:
@@ -295,7 +295,7 @@ class StackedProgram:
         if concrete is None:
             concrete = self._concrete[shapes] = self._function_for(shapes).get_concrete_function(
                 *tf.nest.map_structure(tf.convert_to_tensor, args))
-        result, params, slots, iterations = concrete(*args)
+        result, params, slots, iterations = call(concrete, args)
         result = tf.nest.map_structure(lambda t: t.numpy(), result)
         written = [*layout.params, *(i for slot in layout.slots for i in slot), layout.iterations]
         columns = [t.numpy() for t in (*params, *(v for slot in slots for v in slot), iterations)]
