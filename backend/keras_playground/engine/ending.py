@@ -35,12 +35,13 @@ def done_event(session, model: keras.Model, last: EpochEvent | None, tested: boo
         data, spec = session.data, session.spec
         x = tf.constant(network_inputs(data.x_test, spec.features, data.input))
         y = tf.constant(targets(data.y_test, session.kind, session.n_classes))
-        loss, metric = evaluate(model, session.kind, x, y)
+        y_pred = model(x, training=False)  # one forward pass for every figure
+        loss, metric = evaluate(model, session.kind, x, y, y_pred)
         test_loss, test_metric = finite(loss), finite(metric)
         if session.microscopy:
-            scores = microscopy_scores(session.kind, model(x, training=False).numpy(), data)
+            scores = microscopy_scores(session.kind, y_pred.numpy(), data)
         elif session.kind != "regression":
-            matrix = confusion_matrix(session.kind, session.n_classes, model(x, training=False).numpy(), data.y_test)
+            matrix = confusion_matrix(session.kind, session.n_classes, y_pred.numpy(), data.y_test)
             per_class = [round(row[i] / sum(row), 4) if sum(row) else None for i, row in enumerate(matrix)]
     if message is None and session.state == "diverged":
         message = DIVERGED

@@ -22,11 +22,14 @@ import tensorflow as tf
 from .model import dense_layers, initial_weights
 from .unet import foreground_of, hard_dice, hard_iou
 from .probes import MICROSCOPY, ImageProbe, MapProbe, PlaneProbe
+from .saving import KerasFile, save_with_keras
 
 
-def evaluate(model: keras.Model, kind: str, x, y):
-    """(loss, metric) on a whole set, as `model.evaluate` reports them (regularization included)."""
-    y_pred = model(x, training=False)
+def evaluate(model: keras.Model, kind: str, x, y, y_pred=None):
+    """(loss, metric) on a whole set, as `model.evaluate` reports them (regularization
+    included); `y_pred`: the model's outputs on `x`, when the caller has them already."""
+    if y_pred is None:
+        y_pred = model(x, training=False)
     loss = model.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
     if kind == "binary":
         metric = tf.reduce_mean(tf.cast(tf.equal(tf.cast(y_pred > 0.5, y.dtype), y), tf.float32))
@@ -110,6 +113,7 @@ class EpochProgram:
         # warm up on (see `warm_up`). None until the program has run.
         self.call_signature = None
         self.epochs_run = 0
+        self._keras_file: KerasFile | bool | None = None  # its `.keras` archive, made at the first save
 
     def _use_tier(self, jit_compile: bool) -> None:
         self.tier = "xla" if jit_compile else "traced"
@@ -139,6 +143,19 @@ class EpochProgram:
         """Put a run's state into the shared model (for eager use: final figures, saving)."""
         for variable, value in zip(self.variables, state):
             variable.assign(value)
+
+    def keras_file(self, state: list) -> bytes:
+        """The `.keras` file of a run whose state is `state` (see `saving`: Keras saves this
+        program once; each run's file is that archive with its own values)."""
+        if self._keras_file is None:
+            try:
+                self._keras_file = KerasFile(self)
+            except ValueError:  # a variable the shortcut cannot write: Keras saves every run
+                self._keras_file = False
+        if not self._keras_file:
+            self.load(state)
+            return save_with_keras(self.model)
+        return self._keras_file.write(state)
 
     # ----- the compiled epoch -----
 

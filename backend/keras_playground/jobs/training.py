@@ -12,9 +12,7 @@ and retried (`ends.RunEnds`), and the calling thread goes on.
 
 from __future__ import annotations
 
-import tempfile
 import threading
-from pathlib import Path
 from typing import Callable
 
 from ..config import Settings
@@ -27,10 +25,7 @@ INTERRUPTED = "The {who} training this run was shut down before the run finished
 
 
 def model_bytes(session: TrainingSession) -> bytes:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "model.keras"
-        session.save_model(path)
-        return path.read_bytes()
+    return session.model_file()
 
 
 def history_of(session: TrainingSession | None) -> list[dict]:
