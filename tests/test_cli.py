@@ -56,6 +56,7 @@ def test_train_writes_an_image_runs_data_as_arrays(tmp_path):
     model = keras.models.load_model(tmp_path / "out" / "model.keras")
     assert model.count_params() == 4 * 9 + 4 + 7 * 7 * 4 * 4 + 4
     assert model.layers[0].name == "augment_shift"  # the augmentation travels with the model
+    assert int(model.optimizer.iterations.numpy()) == 2 * 64 // 16  # its optimizer state too
 
 
 def test_train_writes_the_notebook_beside_the_script(tmp_path):

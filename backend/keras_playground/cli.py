@@ -66,7 +66,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(file=sys.stderr)
     (out / "history.json").write_text(json.dumps(
         {"spec": spec.model_dump(), "history": history, "done": done.model_dump()}, indent=1))
-    session.model.save(out / "model.keras")
+    (out / "model.keras").write_bytes(session.model_file())  # the file the server's download gives
     (out / "train.py").write_text(export_script(spec))
     (out / "notebook.ipynb").write_text(notebook_text(spec))
     if session.images:  # images as numpy arrays; points as rows anyone can read

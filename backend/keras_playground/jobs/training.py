@@ -24,10 +24,6 @@ from .ends import RunEnds
 INTERRUPTED = "The {who} training this run was shut down before the run finished. Press Train to start again."
 
 
-def model_bytes(session: TrainingSession) -> bytes:
-    return session.model_file()
-
-
 def history_of(session: TrainingSession | None) -> list[dict]:
     return [e.model_dump(mode="json") for e in session.history] if session else []
 
@@ -103,7 +99,7 @@ class Trainer:
                     return
                 trained = session  # the model is saved as the end is stored (and again if that is retried)
                 self.ends.finished(run_id, done, history_of(session),
-                                   lambda: model_bytes(trained) if trained.epoch > 0 else None,
+                                   lambda: trained.model_file() if trained.epoch > 0 else None,
                                    before_publish=on_end)
             except BaseException as exc:  # a bug, a resource error, a time limit: end the run visibly
                 on_end()
