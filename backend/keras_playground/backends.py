@@ -66,7 +66,7 @@ def web_backends(settings: Settings) -> WebBackends:
 
 def _embedded(settings: Settings) -> WebBackends:
     # Training happens here: TensorFlow is imported only in this mode.
-    from .engine.runtime import configure_threads
+    from .engine.runtime import configure_threads, freeze_long_lived
     from .jobs.ends import RunEnds
     from .jobs.local import LocalRunner
     from .jobs.training import trainer_for
@@ -78,6 +78,7 @@ def _embedded(settings: Settings) -> WebBackends:
     runner = LocalRunner(trainer_for(settings, RunEnds(store, bus)), threads=settings.training_threads)
     built = WebBackends("embedded", store, SqliteRoomStore(settings.data_dir), bus, runner, MemoryRateLimiter(),
                         LocalScorer(store))
+    freeze_long_lived()  # TensorFlow, Keras and this server, loaded: before the warming starts
     built.warmer = warm_lessons(settings, idle=lambda: runner.active_count() == 0)
     return built
 
@@ -158,7 +159,7 @@ def worker_setup() -> None:
     """dramatiq's entry point in each worker process (`keras-playground worker` forks them)."""
     import dramatiq
 
-    from .engine.runtime import configure_threads
+    from .engine.runtime import configure_threads, freeze_long_lived
     from .jobs.distributed import make_broker
     from .jobs.worker import attach
 
@@ -171,4 +172,5 @@ def worker_setup() -> None:
     context = worker_context(settings)
     attach(broker, context)
     dramatiq.set_broker(broker)
+    freeze_long_lived()
     warm_lessons(settings, idle=lambda: not context.trainer.training)

@@ -1,4 +1,5 @@
-"""TensorFlow's own thread pools, set once before the first operation runs.
+"""The process that trains: TensorFlow's own thread pools, set once before the first
+operation runs, and the garbage collector kept off what lives as long as the process.
 
 A playground epoch is hundreds of tiny operations. Spread over TensorFlow's pools they
 cost more in hand-offs than they gain, and the runner already trains several runs at
@@ -7,6 +8,8 @@ epochs a second for 30 concurrent runs on 2 cores (`keras-playground bench --run
 """
 
 from __future__ import annotations
+
+import gc
 
 import tensorflow as tf
 
@@ -20,3 +23,18 @@ def configure_threads(threads: int = 1) -> bool:
     except RuntimeError:
         return False
     return True
+
+
+def freeze_long_lived() -> None:
+    """Take every object alive now out of the cyclic garbage collector's reach (`gc.freeze`),
+    after collecting what is garbage already. Called once TensorFlow and Keras are loaded.
+
+    Their modules hold about 370,000 objects that live as long as the process; a full
+    collection walks them all (210 ms under the GIL on 2 cores), in which no run trains and
+    no event is sent, a few times a class. Frozen, the collector walks only what the runs
+    made. 30 runs of the reference workload at their steady state, alternating three times
+    in one process: 10,500-14,300 epochs/s unfrozen, 16,700 frozen; one run alone the same
+    (2,700-2,970). What is frozen is never collected: only objects that live as long as
+    the process belong there, hence once, at start."""
+    gc.collect()
+    gc.freeze()

@@ -287,8 +287,9 @@ class StackedProgram:
 
         params = [stacked(i) for i in layout.params]
         slots = [[stacked(i) for i in slot] for slot in layout.slots]
+        rates = stacked(layout.learning_rate)
         data = self._data(padded)
-        args = (params, slots, stacked(layout.iterations), stacked(layout.learning_rate), *data,
+        args = (params, slots, stacked(layout.iterations), rates, *data,
                 np.array([bool(m["want_frame"]) for m in padded]))
         shapes = (tuple(data[3].shape), tuple(data[5].shape), tuple(data[6].shape))
         concrete = self._concrete.get(shapes)
@@ -305,6 +306,9 @@ class StackedProgram:
             state = list(states[k])
             for i, column in zip(written, columns):
                 state[i] = column[k]
+            # The rate goes back as numpy too (a run's first state holds a tensor): turning
+            # thirty tensors to numpy at each call would let the GIL go thirty times.
+            state[layout.learning_rate] = rates[k]
             out = {name: value[k] for name, value in result.items()}
             out["frame"] = (boundary[k], [m[k] for m in maps], [r[k] for r in ranges])
             answers.append((out, state))
