@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from keras_playground.bench.engine import fit_inputs
+from keras_playground.engine import cohort as cohort_module
 from keras_playground.engine.cohort import Cohorts
 from keras_playground.engine.control import Command, drive
 from keras_playground.engine.pool import ProgramPool
@@ -313,3 +314,30 @@ def test_a_member_whose_thread_is_interrupted_mid_ask_leaves_no_one_waiting():
         t.join(10)
     assert not any(t.is_alive() for t in threads.values())
     assert raised == ["b"] and results == {"a": ("a", None), "c": ("c", None)}
+
+
+def test_a_run_left_alone_stays_on_the_stacked_program_for_a_while_then_goes_solo(monkeypatch):
+    """Two members end after 5 epochs, the third trains 7 more alone: its first
+    `SOLO_AFTER` epochs alone stay on the cohort's stacked program (no solo program traced
+    for a straggler), the rest go to its solo program; its weights are its model.fit's."""
+    monkeypatch.setattr(cohort_module, "SOLO_AFTER", 3)
+    solo_epochs = []
+    solo = TrainingSession._solo
+
+    def counted(self, request):
+        solo_epochs.append(self.spec.training.seed)
+        return solo(self, request)
+
+    monkeypatch.setattr(TrainingSession, "_solo", counted)
+    specs = member_specs(CASES["binary-adam"], epochs=5)
+    specs[2].training.epochs = 12
+    cohorts = Cohorts(compile_in_background=False)
+    sessions = train_together(specs, cohorts)
+    long_run = specs[2].training.seed
+    assert sessions[2].epoch == 12
+    # 7 epochs alone: 3 stacked, then 4 solo (one more if a short member ended a call late).
+    assert 4 <= solo_epochs.count(long_run) <= 5
+    assert cohorts.figures()["member_epochs"] >= 5 * 3 + 3
+    for spec, session in zip(specs, sessions):
+        weights, _ = solo_fit(spec)
+        assert difference(session.model.get_weights(), weights) <= TOLERANCE

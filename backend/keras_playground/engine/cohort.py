@@ -12,8 +12,12 @@ epoch boundaries by themselves, and a learning-rate change needs no leaving at a
 rate is part of the member's state, read at each call.
 
 A call of one member goes to the run's solo program (`pool`), which is exact and has a
-faster compiled tier; so does everything that is not an epoch (evaluation, frames of
-final weights, saving).
+faster compiled tier alone; so does everything that is not an epoch (evaluation, frames
+of final weights, saving). But a run alone for a few epochs in a cohort that trained
+together (a straggler a call behind the class, a paused member's step) stays on the
+smallest stacked program there is, for up to `SOLO_AFTER` calls in a row: its solo
+program may never have run an epoch, and tracing it would take 0.3-0.5 s of the GIL
+the whole class shares (`bench`'s class again lost most of a round to it).
 
 Two tiers of stacked programs, each made for a capacity (the cohort's size rounded up to
 2, 4, 8, 16 or 32 members; a call uses the smallest that fits, padded with copies). A
@@ -45,6 +49,7 @@ GATHER_SECONDS = 0.02  # how long a leader waits for last call's members to come
 # are still evaluating their untrained networks (epoch 0), a few dozen ms each.
 FIRST_GATHER_SECONDS = 1.0
 STEADY_CALLS = 3  # calls of one size in a row before that size is compiled with XLA
+SOLO_AFTER = 20  # one-member calls in a row on a stacked program before the run goes solo
 
 
 class _Ask:
@@ -89,6 +94,7 @@ class _Lane:
         self.running = False  # a leader is gathering or training
         self.gathering = False  # the leader waits for members (an arrival wakes it)
         self.recent = (0, 0)  # the capacity of its last calls, and how many in a row
+        self.alone = 0  # one-member calls in a row
 
 
 class Cohort:
@@ -235,12 +241,13 @@ class Cohort:
         are the untrained network's loss and metric, and whose frame shows it (its new
         state is thrown away). So a cold cohort traces one program, not two."""
         try:
-            if len(batch) == 1:
+            program = self._straggler_program(batch, lane)
+            if len(batch) == 1 and program is None:
                 batch[0].answer = batch[0].solo(batch[0].request)
             else:
                 batch.sort(key=lambda a: id(a.member))  # the same line-up: its data stays stacked
                 requests = [a.request if a.what == "epoch" else self._untrained(a.request) for a in batch]
-                answers = self._program(batch, lane).run(requests)
+                answers = (program or self._program(batch, lane)).run(requests)
                 for ask, (out, state) in zip(batch, answers):
                     ask.answer = (out, state) if ask.what == "epoch" else _start_answer(out)
                 with self._cond:
@@ -258,6 +265,21 @@ class Cohort:
                 ask.error = exc
         for ask in batch:
             ask.done = True
+
+    def _straggler_program(self, batch: list[_Ask], lane: _Lane) -> StackedProgram | None:
+        """The program of a one-member epoch while its run has been alone for at most
+        `SOLO_AFTER` calls in a row: the smallest stacked program there is (XLA first).
+        None otherwise: several members (their own program), a run alone for longer or
+        in a cohort with no program yet (its solo program)."""
+        if len(batch) > 1:
+            lane.alone = 0
+            return None
+        lane.alone += 1
+        if batch[0].what != "epoch" or lane.alone > SOLO_AFTER:
+            return None
+        with self._cond:
+            programs = self._compiled or self._traced
+            return programs[min(programs)] if programs else None
 
     def _untrained(self, request: dict) -> dict:
         """An epoch-0 request as an epoch that changes nothing: its learning rate zero
