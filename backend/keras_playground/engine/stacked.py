@@ -275,8 +275,9 @@ class StackedProgram:
         want_frame); pad to `capacity` with copies of the first. Returns each member's
         (numpy results, new solo state), in order.
 
-        The members' states are stacked and split in numpy, and their data (the same
-        tensors call after call) stacked once per line-up: every TensorFlow op here would
+        The members' states are stacked and split in numpy (or, when they come back as
+        they were handed, the last call's outputs go in again: `_carried`), and their data
+        (the same tensors call after call) stacked once per line-up: every TensorFlow op here would
         let the GIL go to one of thirty threads, and this thread would wait to get it back."""
         layout, count = self.layout, len(members)
         padded = members + [members[0]] * (self.capacity - count)
@@ -285,11 +286,17 @@ class StackedProgram:
         def stacked(index: int):
             return np.stack([np.asarray(s[index]) for s in states])
 
-        params = [stacked(i) for i in layout.params]
-        slots = [[stacked(i) for i in slot] for slot in layout.slots]
+        written = [*layout.params, *(i for slot in layout.slots for i in slot), layout.iterations]
+        carried = self._carried(states[:count], written)
+        if carried is not None:
+            params, slots, iterations = carried
+        else:
+            params = [stacked(i) for i in layout.params]
+            slots = [[stacked(i) for i in slot] for slot in layout.slots]
+            iterations = stacked(layout.iterations)
         rates = stacked(layout.learning_rate)
         data = self._data(padded)
-        args = (params, slots, stacked(layout.iterations), rates, *data,
+        args = (params, slots, iterations, rates, *data,
                 np.array([bool(m["want_frame"]) for m in padded]))
         shapes = (tuple(data[3].shape), tuple(data[5].shape), tuple(data[6].shape))
         concrete = self._concrete.get(shapes)
@@ -298,7 +305,6 @@ class StackedProgram:
                 *tf.nest.map_structure(tf.convert_to_tensor, args))
         result, params, slots, iterations = call(concrete, args)
         result = tf.nest.map_structure(lambda t: t.numpy(), result)
-        written = [*layout.params, *(i for slot in layout.slots for i in slot), layout.iterations]
         columns = [t.numpy() for t in (*params, *(v for slot in slots for v in slot), iterations)]
         boundary, maps, ranges = result.pop("frame")
         answers = []
@@ -312,7 +318,23 @@ class StackedProgram:
             out = {name: value[k] for name, value in result.items()}
             out["frame"] = (boundary[k], [m[k] for m in maps], [r[k] for r in ranges])
             answers.append((out, state))
+        self._last = ([[a[1][i] for i in written] for a in answers], (params, slots, iterations))
         return answers
+
+    def _carried(self, states: list, written: list[int]):
+        """The last call's outputs (params, slots, iterations), as tensors, when every member
+        comes back with exactly the state it was handed (the same line-up, nothing changed
+        between; a member that went solo, or a newcomer, brings other objects): they go in
+        again as they are, neither stacked nor converted. 30 runs at their steady state,
+        alternating six times in one process: 15,800 -> 16,900 epochs/s (median)."""
+        last = getattr(self, "_last", None)
+        if last is None or len(last[0]) != len(states):
+            return None
+        for state, handed in zip(states, last[0]):
+            for i, value in zip(written, handed):
+                if state[i] is not value:
+                    return None
+        return last[1]
 
     def _function_for(self, shapes: tuple):
         """What traces the call of these shapes: the traced program's graph of them, under
