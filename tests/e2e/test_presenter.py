@@ -98,7 +98,9 @@ def test_the_demo_screen_shows_the_shared_runs_points_and_fits_the_projector(ope
     assert screen.get_by_test_id("presenter-val").text_content().endswith(" %")
     assert screen.locator("#p-test").text_content().endswith(" %") and screen.locator("#p-test-figure").is_visible()
     assert screen.get_by_test_id("presenter-epoch").text_content() == "12"
-    # The curves start at epoch 0, the untrained network, as on the participants' pages.
+    # The curves start at epoch 0, the untrained network, as on the participants' pages
+    # (drawn after a timeout and an animation frame: waited for).
+    screen.wait_for_function("() => (document.getElementById('p-loss').data || [])[0]?.x.length >= 2")
     assert screen.evaluate("() => document.getElementById('p-loss').data[0].x.slice(0, 2)") == [0, 1]
     assert overflow(screen) == []
     # Large type for the back row: the join code and the figures.
@@ -236,7 +238,8 @@ def test_the_demo_screen_shows_an_image_runs_filters_maps_probe_gallery_and_conf
     assert confusion.locator("thead td").last.text_content() == "accuracy"
     total = sum(int(c) for c in confusion.locator("tbody td:not(:first-child):not(:last-child)").all_text_contents())
     assert total == 60
-    # The curves as for any run, from epoch 0.
+    # The curves as for any run, from epoch 0 (drawn at the next animation frame: waited for).
+    screen.wait_for_function("() => (document.getElementById('p-loss').data || [])[0]?.x.length >= 2")
     assert screen.evaluate("() => document.getElementById('p-loss').data[0].x.slice(0, 2)") == [0, 1]
     screen.wait_for_timeout(300)
     assert image_board_fits(screen) == []
