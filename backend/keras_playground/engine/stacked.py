@@ -123,6 +123,9 @@ class StackedProgram:
         # all instances and warns of "retracing" when every cohort traces its own program.
         self._function = tf.function(partial(StackedProgram._epoch, self), jit_compile=jit_compile, autograph=False)
         self._concrete: dict[tuple, object] = {}
+        # The last call's members' written state entries, as handed to them, and its output
+        # tensors (params, slots, iterations): see `_carried`.
+        self._last: tuple[list[list], tuple] | None = None
 
     # ----- the network, member-stacked -----
 
@@ -277,8 +280,9 @@ class StackedProgram:
 
         The members' states are stacked and split in numpy (or, when they come back as
         they were handed, the last call's outputs go in again: `_carried`), and their data
-        (the same tensors call after call) stacked once per line-up: every TensorFlow op here would
-        let the GIL go to one of thirty threads, and this thread would wait to get it back."""
+        (the same tensors call after call) stacked once per line-up: every TensorFlow op
+        here would let the GIL go to one of thirty threads, and this thread would wait to
+        get it back."""
         layout, count = self.layout, len(members)
         padded = members + [members[0]] * (self.capacity - count)
         states = [m["state"] for m in padded]
@@ -327,7 +331,7 @@ class StackedProgram:
         between; a member that went solo, or a newcomer, brings other objects): they go in
         again as they are, neither stacked nor converted. 30 runs at their steady state,
         alternating six times in one process: 15,800 -> 16,900 epochs/s (median)."""
-        last = getattr(self, "_last", None)
+        last = self._last
         if last is None or len(last[0]) != len(states):
             return None
         for state, handed in zip(states, last[0]):
