@@ -95,6 +95,7 @@ class _Lane:
         self.gathering = False  # the leader waits for members (an arrival wakes it)
         self.recent = (0, 0)  # the capacity of its last calls, and how many in a row
         self.alone = 0  # one-member calls in a row
+        self.together = False  # members trained together since a run last went solo
 
 
 class Cohort:
@@ -268,14 +269,17 @@ class Cohort:
 
     def _straggler_program(self, batch: list[_Ask], lane: _Lane) -> StackedProgram | None:
         """The program of a one-member epoch while its run has been alone for at most
-        `SOLO_AFTER` calls in a row: the smallest stacked program there is (XLA first).
-        None otherwise: several members (their own program), a run alone for longer or
-        in a cohort with no program yet (its solo program)."""
+        `SOLO_AFTER` calls in a row after members trained together: the smallest stacked
+        program there is (XLA first). None otherwise: several members (their own program),
+        a run alone for longer, alone from the start (a warmed cohort's program is padded
+        to 32: its solo program is faster), or a cohort with no program yet."""
         if len(batch) > 1:
-            lane.alone = 0
+            lane.alone, lane.together = 0, True
             return None
         lane.alone += 1
-        if batch[0].what != "epoch" or lane.alone > SOLO_AFTER:
+        if lane.alone > SOLO_AFTER:
+            lane.together = False  # alone for good: a run that starts alone, too, goes solo
+        if batch[0].what != "epoch" or not lane.together:
             return None
         with self._cond:
             programs = self._compiled or self._traced

@@ -35,6 +35,14 @@ def freeze_long_lived() -> None:
     made. 30 runs of the reference workload at their steady state, alternating three times
     in one process: 10,500-14,300 epochs/s unfrozen, 16,700 frozen; one run alone the same
     (2,700-2,970). What is frozen is never collected: only objects that live as long as
-    the process belong there, hence once, at start."""
+    the process belong there, hence once, at start (a process that starts several apps,
+    as the tests do, freezes at the first only)."""
+    global _frozen
+    if _frozen:
+        return
+    _frozen = True
     gc.collect()
     gc.freeze()
+
+
+_frozen = False  # whether this process has frozen its long-lived objects
