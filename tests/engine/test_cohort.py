@@ -317,19 +317,25 @@ def test_a_member_whose_thread_is_interrupted_mid_ask_leaves_no_one_waiting():
     assert raised == ["b"] and results == {"a": ("a", None), "c": ("c", None)}
 
 
-def test_a_run_left_alone_stays_on_the_stacked_program_for_a_while_then_goes_solo(monkeypatch):
+@pytest.fixture
+def solo_calls(monkeypatch):
+    """(training seed, epoch) of every epoch trained on a run's solo program."""
+    calls = []
+    solo = TrainingSession._solo
+
+    def counted(self, request):
+        calls.append((self.spec.training.seed, self.epoch))
+        return solo(self, request)
+
+    monkeypatch.setattr(TrainingSession, "_solo", counted)
+    return calls
+
+
+def test_a_run_left_alone_stays_on_the_stacked_program_for_a_while_then_goes_solo(monkeypatch, solo_calls):
     """Two members end after 5 epochs, the third trains 7 more alone: its first
     `SOLO_AFTER` epochs alone stay on the cohort's stacked program (no solo program traced
     for a straggler), the rest go to its solo program; its weights are its model.fit's."""
     monkeypatch.setattr(cohort_module, "SOLO_AFTER", 3)
-    solo_epochs = []
-    solo = TrainingSession._solo
-
-    def counted(self, request):
-        solo_epochs.append(self.spec.training.seed)
-        return solo(self, request)
-
-    monkeypatch.setattr(TrainingSession, "_solo", counted)
     specs = member_specs(CASES["binary-adam"], epochs=5)
     specs[2].training.epochs = 12
     cohorts = Cohorts(compile_in_background=False)
@@ -339,28 +345,20 @@ def test_a_run_left_alone_stays_on_the_stacked_program_for_a_while_then_goes_sol
     # 7 epochs alone: 3 stacked, then 4 solo; a call more or less if a short member missed
     # the gather once (alone for a call, or a call behind to the end). All 7 solo, or none,
     # would be wrong.
-    assert 2 <= solo_epochs.count(long_run) <= 5
+    assert 2 <= [seed for seed, _ in solo_calls].count(long_run) <= 5
     assert cohorts.figures()["member_epochs"] >= 5 * 3 + 3
     for spec, session in zip(specs, sessions):
         weights, _ = solo_fit(spec)
         assert difference(session.model.get_weights(), weights) <= TOLERANCE
 
 
-def test_a_run_alone_from_the_start_trains_solo_even_where_a_program_is_warm(monkeypatch):
+def test_a_run_alone_from_the_start_trains_solo_even_where_a_program_is_warm(solo_calls):
     """A warmed cohort holds a stacked program for 32 members; a run that trains alone
     from its start goes to its own solo program (faster alone), not to that one."""
-    solo_epochs = []
-    solo = TrainingSession._solo
-
-    def counted(self, request):
-        solo_epochs.append(self.epoch)
-        return solo(self, request)
-
-    monkeypatch.setattr(TrainingSession, "_solo", counted)
     spec = member_specs(CASES["binary-sgd"], epochs=4, members=1)[0]
     cohorts, pool = Cohorts(compile_in_background=False), ProgramPool()
     warm_session(TrainingSession(spec, cohorts=cohorts, pool=pool))
     [session] = train_together([spec], cohorts, pool)
-    assert solo_epochs == [1, 2, 3, 4]
+    assert [epoch for _, epoch in solo_calls] == [1, 2, 3, 4]
     weights, _ = solo_fit(spec)
     assert difference(session.model.get_weights(), weights) <= TOLERANCE

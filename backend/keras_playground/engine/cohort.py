@@ -272,7 +272,8 @@ class Cohort:
         `SOLO_AFTER` calls in a row after members trained together: the smallest stacked
         program there is (XLA first). None otherwise: several members (their own program),
         a run alone for longer, alone from the start (a warmed cohort's program is padded
-        to 32: its solo program is faster), or a cohort with no program yet."""
+        to 32: its solo program is faster), or a cohort with no program yet. Counts the
+        lane's one-member calls as it goes: every call passes here once."""
         if len(batch) > 1:
             lane.alone, lane.together = 0, True
             return None
