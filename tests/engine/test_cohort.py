@@ -346,7 +346,8 @@ def test_a_run_left_alone_stays_on_the_stacked_program_for_a_while_then_goes_sol
     # the gather once (alone for a call, or a call behind to the end). All 7 solo, or none,
     # would be wrong.
     assert 2 <= [seed for seed, _ in solo_calls].count(long_run) <= 5
-    assert cohorts.figures()["member_epochs"] >= 5 * 3 + 3
+    # They trained together (a loaded machine may send a member's first epoch solo).
+    assert cohorts.figures()["member_epochs"] > cohorts.figures()["calls"]
     for spec, session in zip(specs, sessions):
         weights, _ = solo_fit(spec)
         assert difference(session.model.get_weights(), weights) <= TOLERANCE
