@@ -7,7 +7,7 @@ from pathlib import Path
 
 import keras_playground
 from keras_playground.config import Settings
-from keras_playground.engine import cohort
+from keras_playground.engine import cohort, cohort_lane
 
 PACKAGE = Path(keras_playground.__file__).parent
 DOC = (PACKAGE.parents[1] / "docs" / "performance.md").read_text()
@@ -23,7 +23,7 @@ def test_the_numbers_it_quotes_are_the_codes():
     assert capacities in DOC  # "2, 4, 8, 16 or 32"
     assert f"held for {['', 'one', 'two', 'three', 'four'][cohort.STEADY_CALLS]} calls" in DOC
     assert f"({cohort.GATHER_SECONDS * 1000:.0f} ms at most)" in DOC
-    assert "a cohort has one" in DOC and "One a\n    cohort" in cohort._Lane.__doc__
+    assert "a cohort has one" in DOC and "One a\n    cohort" in cohort_lane.Lane.__doc__
 
 
 def test_the_settings_it_names_exist():

@@ -25,6 +25,10 @@ traced one is made when a size first meets (under half a second); once a size ha
 for three calls, the same program is compiled with XLA in the background
 (`tiers.COMPILER`, one compile at a time in the process) and used from the call after it
 is ready: 2.5 ms a call of 32 members instead of 9 (`keras-playground bench`).
+
+A member asks for the epochs after its own too (`AHEAD` of them): once the call is over
+and its members go on with their results, the leader trains those epochs, one call each
+(`cohort_lane.train_ahead`), and each member takes them as it asks for them.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from typing import Callable, Hashable
 
 import numpy as np
 
+from .cohort_lane import Ask, Lane, asked_ahead, train_ahead
 from .stacked import Layout, StackedProgram
 from .tiers import COMPILER
 
@@ -50,52 +55,7 @@ GATHER_SECONDS = 0.02  # how long a leader waits for last call's members to come
 FIRST_GATHER_SECONDS = 1.0
 STEADY_CALLS = 3  # calls of one size in a row before that size is compiled with XLA
 SOLO_AFTER = 20  # one-member calls in a row on a stacked program before the run goes solo
-
-
-class _Ask:
-    """One member's request, and the lock its thread sleeps on until it is answered or
-    told to lead the next call (each its own: waking every member at each arrival would
-    cost more than the call)."""
-
-    __slots__ = ("member", "request", "solo", "what", "answer", "error", "done", "lead", "_bell")
-
-    def __init__(self, member: Hashable, request: dict, solo: Callable[[dict], tuple], what: str):
-        self.member, self.request, self.solo, self.what = member, request, solo, what
-        self.answer = self.error = None
-        self.done = self.lead = False
-        # A plain lock held until the ask is rung: the cheapest wake-up there is (an Event
-        # costs a condition and its notify for each of thirty members, every epoch).
-        self._bell = threading.Lock()
-        self._bell.acquire()
-
-    def ring(self) -> None:
-        if self._bell.locked():
-            try:
-                self._bell.release()
-            except RuntimeError:  # rung twice at once: one ring is enough
-                pass
-
-    def sleep(self) -> None:
-        self._bell.acquire()
-
-
-class _Lane:
-    """A cohort's line of calls: its asks, its leader, the members it expects. One a
-    cohort: two lines in flight at once were measured slower on 2 cores (2,100-2,300
-    against 3,100-3,700 epochs/s for 30 runs), their calls and the members' Python
-    competing for the same cores."""
-
-    def __init__(self) -> None:
-        self.cond = threading.Condition()
-        self.asks: list[_Ask] = []
-        # Members of the last call (or entered, not yet asked), not yet gone. Weak: a run
-        # built and dropped without training is not waited for.
-        self.expected: weakref.WeakSet = weakref.WeakSet()
-        self.running = False  # a leader is gathering or training
-        self.gathering = False  # the leader waits for members (an arrival wakes it)
-        self.recent = (0, 0)  # the capacity of its last calls, and how many in a row
-        self.alone = 0  # one-member calls in a row
-        self.together = False  # members trained together since a run last went solo
+AHEAD = 3  # epochs a member may ask for beyond the one it asks for (see `cohort_lane.train_ahead`)
 
 
 class Cohort:
@@ -111,7 +71,7 @@ class Cohort:
         self.compile_in_background = compile_in_background
         self.max_members, self.gather_seconds = max_members, gather_seconds
         self._cond = threading.Lock()  # the programs
-        self._line = _Lane()
+        self._line = Lane()
         self._traced: dict[int, StackedProgram] = {}  # traced programs by capacity
         self._compiled: dict[int, StackedProgram] = {}  # XLA programs by capacity, once ready
         self._compiling: set[int] = set()  # capacities asked of the background compiler (once each)
@@ -120,7 +80,7 @@ class Cohort:
     def _make_program(self, capacity: int, jit_compile: bool) -> StackedProgram:
         return StackedProgram(self.layout, capacity=capacity, jit_compile=jit_compile, **self.shape)
 
-    def _lane(self, member: Hashable) -> _Lane:
+    def _lane(self, member: Hashable) -> Lane:
         return self._line
 
     def enter(self, member: Hashable) -> None:
@@ -153,15 +113,15 @@ class Cohort:
     def train(self, member: Hashable, request: dict, solo: Callable[[dict], tuple]) -> tuple:
         """One epoch of `member` (a dict as `StackedProgram.run` takes), trained with whoever
         else asks; `solo(request)` trains it alone when nobody does. Returns (results, state)."""
-        return self._ask(_Ask(member, request, solo, "epoch"))
+        return self._ask(Ask(member, request, solo, "epoch"))
 
     def start(self, member: Hashable, request: dict, solo: Callable[[dict], tuple]) -> tuple:
         """Epoch 0 of `member` (its untrained network: an epoch at learning rate zero, see
         `_call`), evaluated with whoever else asks; `solo(request)` evaluates it alone when
         nobody does. Returns (loss, metric, val_loss, val_metric, probe)."""
-        return self._ask(_Ask(member, request, solo, "start"))
+        return self._ask(Ask(member, request, solo, "start"))
 
-    def _ask(self, ask: _Ask) -> tuple:
+    def _ask(self, ask: Ask) -> tuple:
         lane = self._lane(ask.member)
         with lane.cond:
             lane.asks.append(ask)
@@ -185,7 +145,7 @@ class Cohort:
             raise ask.error
         return ask.answer
 
-    def _abandon(self, lane: _Lane, ask: _Ask) -> None:
+    def _abandon(self, lane: Lane, ask: Ask) -> None:
         """`ask`'s thread leaves mid-ask: take its ask back, and pass on a lead it was given
         and did not take up, so no other member waits for a leader that never comes."""
         with lane.cond:
@@ -199,13 +159,21 @@ class Cohort:
                 else:
                     lane.running = False
 
-    def _lead(self, lane: _Lane) -> None:
-        """Gather and train one call; then hand the lead to the first ask left, if any."""
-        batch: list[_Ask] = []
+    def _lead(self, lane: Lane) -> None:
+        """Gather and train one call, then the epochs its members asked for ahead; then
+        hand the lead to the first ask left, if any."""
+        batch: list[Ask] = []
         try:
             with lane.cond:
                 batch = self._gather(lane)
-            self._call(batch, lane)
+            ahead = self._call(batch, lane)
+            if ahead is not None:
+                for ask in batch:  # each goes on with its epoch while the next ones train
+                    ask.ring()
+                calls = train_ahead(*ahead)
+                with self._cond:
+                    self.calls += calls
+                    self.member_epochs += calls * len(batch)
         finally:
             with lane.cond:
                 lane.expected = weakref.WeakSet(a.member for a in batch if a.error is None)
@@ -217,7 +185,7 @@ class Cohort:
             for ask in batch:
                 ask.ring()
 
-    def _gather(self, lane: _Lane) -> list[_Ask]:
+    def _gather(self, lane: Lane) -> list[Ask]:
         """As the leader (the lane's lock held): wait a moment for the expected members,
         then take the asks for one call."""
         fresh = not self._traced and not self._compiled
@@ -236,11 +204,13 @@ class Cohort:
         batch, lane.asks = lane.asks[:self.max_members], lane.asks[self.max_members:]
         return batch
 
-    def _call(self, batch: list[_Ask], lane: _Lane) -> None:
+    def _call(self, batch: list[Ask], lane: Lane) -> tuple | None:
         """Train the epochs asked, and evaluate the untrained networks of newcomers (epoch
         0), in one stacked call: epoch 0 is an epoch at learning rate zero, whose results
         are the untrained network's loss and metric, and whose frame shows it (its new
-        state is thrown away). So a cold cohort traces one program, not two."""
+        state is thrown away). So a cold cohort traces one program, not two. Returns what
+        `cohort_lane.train_ahead` takes when the members asked for epochs ahead, else None."""
+        ahead = None
         try:
             program = self._straggler_program(batch, lane)
             if len(batch) == 1 and program is None:
@@ -248,12 +218,14 @@ class Cohort:
             else:
                 batch.sort(key=lambda a: id(a.member))  # the same line-up: its data stays stacked
                 requests = [a.request if a.what == "epoch" else self._untrained(a.request) for a in batch]
-                answers = (program or self._program(batch, lane)).run(requests)
+                program = program or self._program(batch, lane)
+                answers = program.run(requests)
                 for ask, (out, state) in zip(batch, answers):
                     ask.answer = (out, state) if ask.what == "epoch" else _start_answer(out)
                 with self._cond:
                     self.calls += 1
                     self.member_epochs += sum(a.what == "epoch" for a in batch)
+                ahead = asked_ahead(batch, program, answers)
         except Exception:  # one member's bad input must not end the others: each alone
             log.warning("a stacked call failed; its members go alone", exc_info=True)
             for ask in batch:
@@ -266,8 +238,9 @@ class Cohort:
                 ask.error = exc
         for ask in batch:
             ask.done = True
+        return ahead
 
-    def _straggler_program(self, batch: list[_Ask], lane: _Lane) -> StackedProgram | None:
+    def _straggler_program(self, batch: list[Ask], lane: Lane) -> StackedProgram | None:
         """The program of a one-member epoch while its run has been alone for at most
         `SOLO_AFTER` calls in a row after members trained together: the smallest stacked
         program there is (XLA first). None otherwise: several members (their own program),
@@ -306,7 +279,7 @@ class Cohort:
         with self._cond:
             return self._traced.setdefault(capacity, program)
 
-    def _program(self, batch: list[_Ask], lane: _Lane) -> StackedProgram:
+    def _program(self, batch: list[Ask], lane: Lane) -> StackedProgram:
         """The smallest XLA program that fits the call, else the traced one (asking the
         background compiler for the fitting XLA program, once)."""
         members = len(batch)

@@ -23,13 +23,14 @@ import tensorflow as tf
 from ..data import gallery_split, input_shape, loss_of, make_dataset, network_inputs, probe_split
 from ..specs import DoneEvent, EpochEvent, Event, FrameEvent, LayerWeights, RunSpec, StartEvent
 from .frames import image_frame, plane_frame, plane_grid
-from .cohort import COHORTS, Cohorts
+from .cohort import AHEAD, COHORTS, Cohorts
 from .ending import finite, done_event
 from .microscopy import MICROSCOPY, map_frame, patches
 from .model import build_model, output_units, targets
 from .pool import PROGRAMS, ProgramPool
 from .program import EpochProgram, evaluate
 from .stacked import Layout, stackable
+from .upcoming import Upcoming
 
 
 class TrainingSession:
@@ -57,7 +58,6 @@ class TrainingSession:
         self._learning_rate = spec.training.learning_rate
         self.resolution, self.thumb = resolution, thumb
         self.max_frames_per_second = max_frames_per_second  # the runner may lower it when busy
-        self._next_frame_at = -math.inf  # a frame is due at the first epoch from then on
 
         self.input_shape = input_shape(spec)
         self.images = data.input == "image"
@@ -68,7 +68,7 @@ class TrainingSession:
 
         self._x, self._y = tensors(data.x_train, data.y_train)
         self._xv, self._yv = tensors(data.x_val, data.y_val)
-        self._perm_rng = np.random.default_rng(spec.training.seed)
+        self._upcoming = Upcoming(spec.training, spec.dataset.n_train)  # orders, frames, epochs ahead
         self._in_order = tf.range(spec.dataset.n_train, dtype=tf.int32)  # unshuffled: every epoch's order
         out_range = (0.0, 1.0)
         if self.kind == "regression":
@@ -209,8 +209,10 @@ class TrainingSession:
         return self._learning_rate
 
     def set_learning_rate(self, value: float) -> None:
-        """Change the step size from the next batch on; the weights and optimizer state stay."""
+        """Change the step size from the next batch on; the weights and optimizer state stay
+        (what was trained ahead at the old rate is dropped)."""
         self._learning_rate = float(value)
+        self._upcoming.drop()
         if self._state is not None:
             self._state[self._lr_index] = tf.constant(value, self._state[self._lr_index].dtype)
 
@@ -244,6 +246,7 @@ class TrainingSession:
     def stop(self) -> None:
         if not self.finished:
             self.state = "stopped"
+        self._upcoming.drop()
         self.leave_cohort()
 
     # ----- training -----
@@ -270,25 +273,23 @@ class TrainingSession:
         start = StartEvent(loss=finite(loss), metric=finite(metric), val_loss=val_loss, val_metric=val_metric)
         return [start, self._frame(probe, index)]
 
-    def _frame_due(self) -> bool:
-        if self.epoch == 1 or self.epoch >= self.spec.training.epochs:
-            return True
-        return (self.epoch % self.spec.training.frame_every == 0
-                and (not self.max_frames_per_second
-                     or time.perf_counter() >= self._next_frame_at))
-
     def train_epoch(self) -> list[Event]:
-        """Train one epoch; return its EpochEvent and, when due, a FrameEvent."""
+        """Train one epoch; return its EpochEvent and, when due, a FrameEvent. In a cohort,
+        a run asks for up to `cohort.AHEAD` epochs after it too, trained while it publishes
+        this one (`cohort_lane.train_ahead`): the same state, rate, order and frame it would ask."""
         if self.finished:
             return []
         self.epoch += 1
-        if self.spec.training.shuffle:
-            perm = tf.constant(self._perm_rng.permutation(self.spec.dataset.n_train), tf.int32)
-        else:
-            perm = self._in_order
-        want_frame = self._frame_due()
         index, inputs = self._probe  # read once: a probe picked meanwhile waits for the next epoch
         started = time.perf_counter()
+        ahead = self._upcoming.next_ahead()
+        if ahead is not None:
+            out, self._state, want_frame = ahead
+            return self._epoch_events(out, want_frame, index, started)
+        more = min(AHEAD, self.spec.training.epochs - self.epoch) if self._cohort is not None else 0
+        orders = [self._in_order if o is None else tf.constant(o) for o in self._upcoming.take_orders(1 + more)]
+        wanted = self._upcoming.frames_due(self.epoch, 1 + more, self.max_frames_per_second)
+        perm, want_frame = orders[0], wanted[0]
         if self.microscopy:  # new random patches (and quarter turns, flips) every epoch
             xp, yp = patches(self._train_x, self._train_y, self.spec.unet.patch, self._patch_rng)
             self._x, self._y = tf.constant(xp), tf.constant(yp)
@@ -300,9 +301,15 @@ class TrainingSession:
         request = {"state": self._state, "x": self._x, "y": self._y, "perm": perm,
                    "xv": self._xv, "yv": self._yv, "inputs": inputs, "want_frame": want_frame}
         if self._cohort is not None:
+            request["ahead"] = [{"perm": p, "want_frame": w} for p, w in zip(orders[1:], wanted[1:])]
             out, self._state = self._cohort.train(self, request, self._solo)
+            self._upcoming.add(out.pop("ahead", ()))
         else:
             out, self._state = self._solo(request)
+        return self._epoch_events(out, want_frame, index, started)
+
+    def _epoch_events(self, out: dict, want_frame: bool, index: int, started: float) -> list[Event]:
+        """The events of the epoch just trained (`out`, its results; the state is set)."""
         event = EpochEvent(
             epoch=self.epoch, loss=finite(out["loss"]), metric=finite(out["metric"]),
             val_loss=finite(out["val_loss"]) if "val_loss" in out else None,
@@ -313,6 +320,7 @@ class TrainingSession:
         events: list[Event] = [event]
         if event.loss is None:
             self.state = "diverged"  # the last frame would be NaN: keep the previous one
+            self._upcoming.drop()
             self.leave_cohort()
             return events
         self.last_finite = event
@@ -320,6 +328,7 @@ class TrainingSession:
             events.append(self._frame(out["frame"], index))
         self._update_state(event)
         if self.finished:
+            self._upcoming.drop()
             self.leave_cohort()
         return events
 
@@ -350,16 +359,7 @@ class TrainingSession:
         return self._restored
 
     def _frame(self, probe, probe_index: int) -> FrameEvent:
-        # Deadlines a fixed interval apart: a frame lands on the first epoch after each, so
-        # the rate averages the cap (counting from the last frame would lose part of an
-        # epoch every time). One that falls behind does not catch up in a burst.
-        now = time.perf_counter()
-        if self.max_frames_per_second:
-            interval = 1.0 / self.max_frames_per_second
-            due = max(self._next_frame_at + interval, now + interval / 2)
-            # On a grid of this interval: runs sharing the frame budget fall due together, so
-            # a cohort draws its members' frames in one call, not a few in every call.
-            self._next_frame_at = math.ceil(due / interval) * interval
+        self._upcoming.frame_drawn(self.max_frames_per_second)
         self._frame_epoch = self.epoch
         if self.microscopy:
             return map_frame(self.epoch, probe, probe_index)

@@ -1,0 +1,38 @@
+"""A run's next epochs: which want a frame, and the orders they shuffle in."""
+
+import numpy as np
+
+from keras_playground.engine.upcoming import Upcoming
+
+from .conftest import make_spec
+
+
+def upcoming(**training) -> Upcoming:
+    spec = make_spec(**training)
+    return Upcoming(spec.training, spec.dataset.n_train)
+
+
+def test_without_a_frame_rate_every_frame_every_epoch_wants_one_and_the_first_and_last_always():
+    assert upcoming(epochs=10).frames_due(1, 4, None) == [True] * 4
+    assert upcoming(epochs=10, frame_every=3).frames_due(4, 4, None) == [False, False, True, False]
+    assert upcoming(epochs=10, frame_every=3).frames_due(8, 3, None) == [False, True, True]  # 10 is the last
+    assert upcoming(epochs=10, frame_every=4).frames_due(1, 2, None) == [True, False]  # the first
+
+
+def test_under_a_frame_rate_only_the_first_due_epoch_of_those_asked_together_gets_one():
+    due = upcoming(epochs=100, frame_every=2)
+    assert due.frames_due(5, 4, 10.0) == [False, True, False, False]  # 6; not 8 as well
+    due.frame_drawn(10.0)  # the next is 50-150 ms away
+    assert due.frames_due(9, 4, 10.0) == [False] * 4
+    assert due.frames_due(97, 4, 10.0) == [False, False, False, True]  # the last epoch always
+
+
+def test_orders_are_drawn_once_each_in_order_however_far_ahead_they_are_asked_for():
+    spec = make_spec(shuffle=True, seed=11)
+    rng = np.random.default_rng(11)
+    expected = [rng.permutation(spec.dataset.n_train) for _ in range(7)]
+    orders = Upcoming(spec.training, spec.dataset.n_train)
+    taken = [orders.take_orders(4)[0], orders.take_orders(4)[0]]  # two epochs, asking three ahead each time
+    taken += [orders.take_orders(1)[0] for _ in range(5)]  # then one at a time
+    assert [o.tolist() for o in taken] == [e.tolist() for e in expected]
+    assert upcoming(shuffle=False).take_orders(3) == [None, None, None]
