@@ -100,10 +100,16 @@ def test_bench_prints_both_loops_side_by_side():
     assert report["speedup"] == pytest.approx(
         report["model_fit"]["ms_per_epoch"] / report["compiled_loop"]["ms_per_epoch"])
     assert report["max_weight_difference_vs_fit"] <= 1e-5
-    assert report["concurrent"]["runs"] == 2 and report["concurrent"]["epochs"] == 40
+    concurrent = report["concurrent"]
+    assert concurrent["runs"] == 2 and concurrent["epochs"] == 40
+    # The class again against one run alone, three pairs in turn: the median pair's ratio.
+    assert len(concurrent["pair_ratios"]) == 3
+    assert concurrent["speedup_over_single"] == sorted(concurrent["pair_ratios"])[1] == pytest.approx(
+        concurrent["warm_steady_epochs_per_second"] / concurrent["single_epochs_per_second"])
     cnn = report["cnn"]  # the digits CNN, a frame every epoch
     assert cnn["ms_per_epoch"] > 0 and cnn["fit_ms_per_epoch"] > 0 and cnn["first_epoch_seconds"] > 0
     assert cnn["speedup"] == pytest.approx(cnn["fit_ms_per_epoch"] / cnn["ms_per_epoch"])
+    assert len(cnn["pair_speedups"]) == 3 and cnn["speedup"] == sorted(cnn["pair_speedups"])[1]
     assert 1_000 < cnn["frame_bytes"] < 64_000  # filters, feature maps, probe and gallery
     from keras_playground.bench.cnn import format_cnn_report  # the text `bench` prints of the same figures
     text = format_cnn_report(cnn)

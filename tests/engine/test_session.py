@@ -82,6 +82,35 @@ def test_done_reports_test_figures_confusion_matrix_and_parameters(spec_factory)
     assert done.metric_name == "accuracy"
 
 
+@pytest.mark.parametrize("data, training", [
+    ({}, {"regularization": "l2", "regularization_rate": 0.01}),  # the penalty is part of the loss
+    ({"name": "blobs", "params": {"classes": 3}}, {}),
+    ({"name": "plane"}, {"optimizer": "sgd", "learning_rate": 0.05}),
+], ids=["binary-l2", "multiclass", "regression"])
+def test_done_test_figures_are_keras_evaluate_of_each_runs_own_weights(spec_factory, data, training):
+    """The test set's loss and metric in `done` are what Keras's `model.evaluate` gives for
+    the run's final weights; two runs sharing one program each get their own."""
+    from keras_playground.data import network_inputs
+    from keras_playground.engine.model import targets
+    from keras_playground.engine.pool import ProgramPool
+
+    pool = ProgramPool()
+    specs = [spec_factory(data, layers=[{"units": 6, "activation": "tanh"}], epochs=4, seed=seed, **training)
+             for seed in (1, 2)]
+    sessions = [TrainingSession(spec, pool=pool, cohorts=None) for spec in specs]
+    for session in sessions:  # both trained before either ends: the program last held the second's
+        train_all(session)
+    for spec, session in zip(specs, sessions):
+        done, d = session.done_event(), session.data
+        x = network_inputs(d.x_test, spec.features, d.input)
+        keras_figures = session.model.evaluate(x, targets(d.y_test, session.kind, session.n_classes),
+                                               batch_size=len(x), verbose=0, return_dict=True)
+        metric = next(v for k, v in keras_figures.items() if k != "loss")
+        assert done.test_loss == pytest.approx(keras_figures["loss"], abs=1e-6)
+        assert done.test_metric == pytest.approx(metric, abs=1e-6)
+    assert pool.created == 1  # both runs ended on the one program
+
+
 def test_multiclass_has_softmax_output_and_a_k_by_k_matrix(spec_factory):
     spec = spec_factory({"name": "blobs", "params": {"classes": 5}}, epochs=25,
                         layers=[{"units": 8, "activation": "relu"}])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -14,7 +13,6 @@ from ..specs import DoneEvent, EpochEvent
 from .microscopy import microscopy_scores
 from .model import targets
 from .names import metric_name
-from .program import evaluate
 
 DIVERGED = "The loss became infinite or NaN: the learning rate is probably too high. Lower it and train again."
 
@@ -24,19 +22,18 @@ def finite(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def done_event(session, model: keras.Model, last: EpochEvent | None, tested: bool,
+def done_event(session, program, state: list, last: EpochEvent | None, tested: bool,
                message: str | None = None) -> DoneEvent:
-    """`session`'s DoneEvent; `model` holds its final weights, `last` the epoch whose figures
-    it reports; `tested`: whether to score the test set."""
+    """`session`'s DoneEvent, from its final `state` on its `program`; `last`: the epoch
+    whose figures it reports; `tested`: whether to score the test set."""
     test_loss = test_metric = matrix = per_class = None
     scores: dict = {}
-    parameters = int(model.count_params())
+    parameters = int(program.model.count_params())
     if tested:
         data, spec = session.data, session.spec
         x = tf.constant(network_inputs(data.x_test, spec.features, data.input))
         y = tf.constant(targets(data.y_test, session.kind, session.n_classes))
-        y_pred = model(x, training=False)  # one forward pass for every figure
-        loss, metric = evaluate(model, session.kind, x, y, y_pred)
+        y_pred, loss, metric = program.test_figures(state, x, y)  # one forward pass for every figure
         test_loss, test_metric = finite(loss), finite(metric)
         if session.microscopy:
             scores = microscopy_scores(session.kind, y_pred.numpy(), data)

@@ -395,6 +395,5 @@ class TrainingSession:
         last = self.history[self.best_epoch - 1] if self._restore_best() else self.last_finite
         with self._borrow() as program:
             self._ensure_state(program)
-            program.load(self._state)
             tested = self.state != "diverged" and self.spec.dataset.n_test > 0 and self.epoch > 0
-            return done_event(self, program.model, last, tested, message)  # the model holds this run's weights
+            return done_event(self, program, self._state, last, tested, message)
