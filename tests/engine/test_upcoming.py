@@ -1,6 +1,7 @@
 """A run's next epochs: which want a frame, and the orders they shuffle in."""
 
 import numpy as np
+import pytest
 
 from keras_playground.engine.upcoming import Upcoming
 
@@ -36,3 +37,21 @@ def test_orders_are_drawn_once_each_in_order_however_far_ahead_they_are_asked_fo
     taken += [orders.take_orders(1)[0] for _ in range(5)]  # then one at a time
     assert [o.tolist() for o in taken] == [e.tolist() for e in expected]
     assert upcoming(shuffle=False).take_orders(3) == [None, None, None]
+
+
+def test_a_frame_drawn_after_a_slow_epoch_does_not_push_the_next_a_slot_later():
+    """Capped at 20 a second (a grid of 50 ms), with each frame's epoch taking 30 ms: the
+    run still draws 20 a second. Counted from when it was drawn instead of asked for,
+    every frame looked late and the next skipped a slot (10 a second)."""
+    clock = [100.0]
+    spec = make_spec(epochs=5_000)
+    due, drawn = Upcoming(spec.training, spec.dataset.n_train, clock=lambda: clock[0]), 0
+    for epoch in range(2, 2_000):
+        clock[0] += 0.002  # between epochs
+        if due.frames_due(epoch, 1, 20.0)[0]:
+            clock[0] += 0.030  # the epoch and its picture
+            due.frame_drawn(20.0)
+            drawn += 1
+        else:
+            clock[0] += 0.005
+    assert drawn / (clock[0] - 100.0) == pytest.approx(20.0, rel=0.05)

@@ -18,13 +18,14 @@ import numpy as np
 class Upcoming:
     """One run's next epochs (its session's; one thread)."""
 
-    def __init__(self, training, n_train: int):
+    def __init__(self, training, n_train: int, clock=time.perf_counter):
         """`training`: the run's training spec (seed, shuffle, frame_every, epochs)."""
-        self._training, self._n_train = training, n_train
+        self._training, self._n_train, self._clock = training, n_train, clock
         self._rng = np.random.default_rng(training.seed)
         self._orders: deque[np.ndarray] = deque()  # drawn, not yet trained
         self._ahead: deque = deque()  # `cohort_lane.Ahead`s, the next epoch's first
         self._next_frame_at = -math.inf  # a frame is due at the first epoch from then on
+        self._asked_at: float | None = None  # when the frames of the epochs asked for were decided
 
     def take_orders(self, count: int) -> list[np.ndarray | None]:
         """The shuffled orders of this epoch and the `count - 1` after it (None each: not
@@ -63,7 +64,8 @@ class Upcoming:
         second), only the first of them once the rate allows one (asked now for all: an
         epoch trained ahead gets its frame when it was asked for, not when it is due)."""
         every, last = self._training.frame_every, self._training.epochs
-        allowed, wanted = not rate or time.perf_counter() >= self._next_frame_at, []
+        self._asked_at = self._clock()
+        allowed, wanted = not rate or self._asked_at >= self._next_frame_at, []
         for epoch in range(first, first + count):
             due = epoch == 1 or epoch >= last or (allowed and epoch % every == 0)
             allowed = allowed and not (rate and due)
@@ -71,13 +73,18 @@ class Upcoming:
         return wanted
 
     def frame_drawn(self, rate: float | None) -> None:
-        """A frame was drawn now: the next is due one interval of `rate` on. Deadlines a
-        fixed interval apart: a frame lands on the first epoch after each, so the rate
-        averages the cap (counting from the last frame would lose part of an epoch every
-        time). One that falls behind does not catch up in a burst."""
+        """A frame was drawn: the next is due one interval of `rate` on. Deadlines a fixed
+        interval apart: a frame lands on the first epoch after each, so the rate averages
+        the cap (counting from the last frame would lose part of an epoch every time). One
+        that falls behind does not catch up in a burst: the next is due at least half an
+        interval after the frame was asked for. Asked for, not drawn: the epoch trained
+        in between (7-20 ms with its picture, more in a busy class) would make a frame
+        that came on time look late, and skip the next (a run capped at 20 a second drew
+        11-16)."""
+        asked, self._asked_at = self._asked_at or self._clock(), None
         if rate:
             interval = 1.0 / rate
-            due = max(self._next_frame_at + interval, time.perf_counter() + interval / 2)
+            due = max(self._next_frame_at + interval, asked + interval / 2)
             # On a grid of this interval: runs sharing the frame budget fall due together, so
             # a cohort draws its members' frames in one call, not a few in every call.
             self._next_frame_at = math.ceil(due / interval) * interval
