@@ -26,7 +26,7 @@ test-services:
 test: setup test-services  ## every test
 	$(BIN)/python -m pytest
 
-test-fast: setup  ## everything but the browser, Redis, benchmark and long-training tests (under 2 minutes)
+test-fast: setup  ## everything but the browser, Redis, benchmark and long-training tests (2-7 minutes on 2 cores)
 	$(BIN)/python -m pytest -m "not e2e and not redis and not bench and not slow"
 
 bench: setup  ## the reference benchmarks, side by side with model.fit
