@@ -21,6 +21,7 @@ from ..engine.model import targets
 from ..engine.pool import ProgramPool
 from ..engine.session import TrainingSession
 from ..specs import RunSpec, parse_spec
+from .harness import PAIRS, median_pair
 
 CNN_WORKLOAD = ("digits 16x16, 1000 train images, conv8-pool-conv16-pool-flatten-dense32, "
                 "Adam, batch 32, a frame every epoch")
@@ -107,9 +108,6 @@ def fit_cnn_figures(spec: RunSpec) -> dict:
     return {"ms_per_epoch": 1000 * float(np.median(gaps[1:])), "first_epoch_seconds": float(gaps[0])}
 
 
-PAIRS = 3  # ours and model.fit, in turns: the median pair's ratio is reported
-
-
 def run_cnn_benchmark(epochs: int = 8) -> dict:
     """The `cnn` entry of `bench --json`: ours and model.fit trained in turns, `PAIRS`
     times (each pair within a few seconds, so the machine's swings touch both alike)."""
@@ -121,7 +119,7 @@ def run_cnn_benchmark(epochs: int = 8) -> dict:
     for _ in range(PAIRS):
         ours, fit = compiled_image_figures(spec), fit_cnn_figures(spec)
         pairs.append((fit["ms_per_epoch"] / ours["ms_per_epoch"], ours, fit))
-    speedup, ours, fit = sorted(pairs, key=lambda pair: pair[0])[len(pairs) // 2]
+    speedup, ours, fit = median_pair(pairs, lambda pair: pair[0])
     return {"workload": CNN_WORKLOAD, "epochs": spec.training.epochs,
             "ms_per_epoch": ours["ms_per_epoch"], "fit_ms_per_epoch": fit["ms_per_epoch"],
             "speedup": speedup, "pair_speedups": [pair[0] for pair in pairs],

@@ -28,7 +28,7 @@ from ..engine.runtime import freeze_long_lived
 from ..engine.tiers import COMPILER
 from ..engine.session import TrainingSession, plane_grid
 from ..specs import RunSpec, parse_spec
-from .harness import REFERENCE
+from .harness import PAIRS, REFERENCE, median_pair
 
 
 def reference_spec(**training) -> RunSpec:
@@ -47,7 +47,6 @@ def fit_inputs(session: TrainingSession):
 
 
 TIER_TIMEOUT = 300.0  # seconds the background XLA compile may take on a busy machine
-PAIRS = 3  # the class again and one run alone, in turns: the median pair's ratio is reported
 
 
 class _TimedProgram:
@@ -229,7 +228,7 @@ def run_benchmarks(epochs: int = 200, concurrent_runs: int = 30) -> dict:
         rate = 1000 / single["ms_per_epoch"]
         pairs.append({"single_epochs_per_second": rate, "single_tier": single["tier"],
                       "warm": warm, "ratio": warm["steady_epochs_per_second"] / rate})
-    middle = sorted(pairs, key=lambda pair: pair["ratio"])[len(pairs) // 2]
+    middle = median_pair(pairs, lambda pair: pair["ratio"])
     warm, single_rate = middle["warm"], middle["single_epochs_per_second"]
     concurrent.update(single_epochs_per_second=single_rate, single_tier=middle["single_tier"],
                       warm_epochs_per_second=warm["epochs_per_second"], warm_in_cohorts=warm["in_cohorts"],

@@ -266,3 +266,11 @@ def percentile(values, q: float) -> float | None:
 def ws_base(base: str) -> str:
     """The WebSocket address of an http:// server address."""
     return base.replace("http://", "ws://", 1)
+
+
+PAIRS = 3  # ours and its reference measured in turns this many times; the median pair is reported
+
+
+def median_pair(pairs: list, ratio):
+    """The pair whose `ratio(pair)` is the median (the middle one of an odd count)."""
+    return sorted(pairs, key=ratio)[len(pairs) // 2]

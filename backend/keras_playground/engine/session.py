@@ -287,9 +287,10 @@ class TrainingSession:
             out, self._state, want_frame = ahead
             return self._epoch_events(out, want_frame, index, started)
         more = min(AHEAD, self.spec.training.epochs - self.epoch) if self._cohort is not None else 0
-        orders = [self._in_order if o is None else tf.constant(o) for o in self._upcoming.take_orders(1 + more)]
+        # Orders asked for ahead stay numpy: a run alone never uses them; a stacked call stacks them.
+        orders = [self._in_order if o is None else o for o in self._upcoming.take_orders(1 + more)]
         wanted = self._upcoming.frames_due(self.epoch, 1 + more, self.max_frames_per_second)
-        perm, want_frame = orders[0], wanted[0]
+        perm, want_frame = tf.convert_to_tensor(orders[0]), wanted[0]
         if self.microscopy:  # new random patches (and quarter turns, flips) every epoch
             xp, yp = patches(self._train_x, self._train_y, self.spec.unet.patch, self._patch_rng)
             self._x, self._y = tf.constant(xp), tf.constant(yp)

@@ -81,7 +81,8 @@ class Upcoming:
         in between (7-20 ms with its picture, more in a busy class) would make a frame
         that came on time look late, and skip the next (a run capped at 20 a second drew
         11-16)."""
-        asked, self._asked_at = self._asked_at or self._clock(), None
+        asked = self._clock() if self._asked_at is None else self._asked_at
+        self._asked_at = None
         if rate:
             interval = 1.0 / rate
             due = max(self._next_frame_at + interval, asked + interval / 2)
