@@ -161,3 +161,27 @@ def test_a_second_program_is_built_only_after_the_first_came_back():
     assert events[:2] == ["build a", "a back"]
     assert sorted(events[2:]) == ["b got a", "build c", "c got c"]
     assert pool.created == 2
+
+
+def test_a_program_the_pool_drops_is_freed_with_its_traced_epoch(spec_factory):
+    # A server whose participants try architecture after architecture drops the programs
+    # of the least recent ones: what they traced must go with them, or memory grows with
+    # every architecture (Keras's optimizer once left each traced epoch in TensorFlow's
+    # global gradient registry, through a custom gradient of its all-reduce).
+    import gc
+    import weakref
+
+    pool = ProgramPool(max_idle=1, tiered=False)
+    first = TrainingSession(spec_factory(epochs=2), pool=pool)
+    while not first.finished:
+        first.train_epoch()
+    with pool.borrow(first.key, first._new_program) as program:
+        graphs = [weakref.ref(concrete.graph) for concrete in program._concrete.values()]
+    assert graphs  # the epoch it traced
+    other = TrainingSession(spec_factory(layers=[{"units": 3, "activation": "relu"}], epochs=2), pool=pool)
+    while not other.finished:
+        other.train_epoch()  # its program comes back idle: the first architecture's is dropped
+    del program, first
+    gc.collect()
+    assert [graph() for graph in graphs] == [None]
+    assert other.epoch == 2
