@@ -17,6 +17,9 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 # Servers started by tests do not trace every lesson at start (seconds of CPU each time);
 # tests/engine/test_warm.py turns it on where it is the subject.
 os.environ.setdefault("PLAYGROUND_WARM_LESSONS", "false")
+# Nor do they prime the process (a second of start-up each; tests/engine/test_prime.py
+# and the server benchmark's test cover it).
+os.environ.setdefault("PLAYGROUND_PRIME", "false")
 # Nor do they compile XLA tiers in the background (seconds of CPU competing with the other
 # tests); tests/engine/test_tiers.py and test_cohort.py test the tier, `bench` measures it.
 os.environ.setdefault("PLAYGROUND_XLA_TIER", "false")
@@ -29,9 +32,13 @@ def _traced_tier_only(request):
     bring their own pools and cohorts where the tier is the subject."""
     from keras_playground.engine.cohort import COHORTS
     from keras_playground.engine.pool import PROGRAMS
+    from keras_playground.engine.tiers import COMPILER
 
     on = request.node.get_closest_marker("xla_tier") is not None
     PROGRAMS.tiered = COHORTS.compile_in_background = on
+    # No budget of compiles for the whole suite's process (an app built by a test sets the
+    # server's): tests/engine/test_tiers.py tests the budget on a compiler of its own.
+    COMPILER.max_programs = None
     COHORTS.clear()  # a cohort keeps the tier it was made with, and its programs
     yield
 

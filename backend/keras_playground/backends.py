@@ -72,23 +72,43 @@ def _embedded(settings: Settings) -> WebBackends:
     from .jobs.training import trainer_for
 
     configure_threads(settings.tf_threads)
-    use_xla_tier(settings.xla_tier)
+    use_xla_tier(settings.xla_tier, settings.xla_programs)
     store, bus = SqliteRunStore(settings.data_dir), MemoryBus()
     bus.bind_loop(asyncio.get_running_loop())
     runner = LocalRunner(trainer_for(settings, RunEnds(store, bus)), threads=settings.training_threads)
     built = WebBackends("embedded", store, SqliteRoomStore(settings.data_dir), bus, runner, MemoryRateLimiter(),
                         LocalScorer(store))
+    prime(settings)
     freeze_long_lived()  # TensorFlow, Keras and this server, loaded: before the warming starts
     built.warmer = warm_lessons(settings, idle=lambda: runner.active_count() == 0)
     return built
 
 
-def use_xla_tier(on: bool) -> None:
-    """Whether this process's programs (solo and cohorts) get an XLA tier (`engine.tiers`)."""
+def use_xla_tier(on: bool, programs: int | None = None) -> None:
+    """Whether this process's programs (solo and cohorts) get an XLA tier (`engine.tiers`),
+    and how many it may compile in all (None: no bound)."""
     from .engine.cohort import COHORTS
     from .engine.pool import PROGRAMS
+    from .engine.tiers import COMPILER
 
     PROGRAMS.tiered = COHORTS.compile_in_background = on
+    COMPILER.max_programs = programs
+
+
+def prime(settings: Settings) -> None:
+    """Pay this training process's one-time costs now, before it serves (`engine.prime`).
+    A failure is logged, never fatal: the first class then pays them, as without priming."""
+    if not settings.prime:
+        return
+    from .engine.prime import prime_process
+
+    try:
+        report = prime_process(xla=settings.xla_tier, resolution=settings.grid_resolution,
+                               thumb=settings.thumb_resolution)
+    except Exception:
+        log.warning("priming the training process failed; its first runs pay its one-time costs", exc_info=True)
+        return
+    log.info("primed the training process in %.1f s (cohort program: %s)", report["seconds"], report["cohort_tier"])
 
 
 def warm_lessons(settings: Settings, idle: Callable[[], bool] = lambda: True):
@@ -167,10 +187,11 @@ def worker_setup() -> None:
     if not settings.redis_url:
         raise SystemExit("keras-playground worker needs PLAYGROUND_REDIS_URL (e.g. redis://localhost:6379/0)")
     configure_threads(settings.tf_threads)
-    use_xla_tier(settings.xla_tier)
+    use_xla_tier(settings.xla_tier, settings.xla_programs)
     broker = make_broker(settings.redis_url, retry_seconds=settings.redis_outage_seconds)
     context = worker_context(settings)
     attach(broker, context)
     dramatiq.set_broker(broker)
+    prime(settings)
     freeze_long_lived()
     warm_lessons(settings, idle=lambda: not context.trainer.training)

@@ -159,7 +159,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.server:
         from .bench.server import format_load_report, run_load_bench
 
-        report = run_load_bench(args.clients, sequential=args.sequential, epochs=args.epochs, url=args.url)
+        report = run_load_bench(args.clients, sequential=args.sequential, epochs=args.epochs, url=args.url,
+                                prime=not args.unprimed)
         print(json.dumps(report, indent=1) if args.json else format_load_report(report))
         return 0
     from .bench.cnn import format_cnn_report, run_cnn_benchmark
@@ -247,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--wall", action="store_true",
                        help="the class-wall benchmark: participants training in one room, the wall's delay")
     bench.add_argument("--url", help="with --server: a running server (default: start one here)")
+    bench.add_argument("--unprimed", action="store_true",
+                       help="with --server: start the server without priming (PLAYGROUND_PRIME=false)")
     bench.add_argument("--clients", type=int, nargs="+", default=[1, 10, 30],
                        help="with --server: participants per round (--lab, --wall: the last one)")
     bench.add_argument("--sequential", type=int, default=300,

@@ -68,9 +68,17 @@ class Settings(BaseSettings):
     xla_tier: bool = Field(default=True,
                            description="Compile dense networks' epochs with XLA in the background and switch "
                                        "runs to them (weights within 1e-5 of model.fit's, not bit for bit).")
+    xla_programs: int = Field(default=64, ge=0, le=100_000,
+                              description="Programs the XLA tier may compile in one process (TensorFlow keeps "
+                                          "each, about 7.5 MiB, until the process ends); past it, runs of "
+                                          "architectures not compiled yet stay on the traced tier.")
     warm_lessons: bool = Field(default=True,
                                description="At start, trace every lesson step's programs in the background, "
                                            "at the lowest CPU priority, so a class's first epochs come at once.")
+    prime: bool = Field(default=True,
+                        description="At start, before it serves, a training process trains and ends a tiny "
+                                    "throwaway class, so its one-time costs (XLA's compiler, the first end) "
+                                    "are paid before the first class: about a second of start-up.")
     frames_per_second: float = Field(default=30.0, gt=0, le=60,
                                      description="At most this many boundary frames a second per run.")
     frame_budget: float = Field(default=150.0, gt=0,

@@ -167,3 +167,35 @@ def test_a_pool_without_tiers_never_compiles(spec_factory):
     session = train(TrainingSession(spec_factory(epochs=3), pool=pool))
     assert pool.wait_for_tier(session.key, 0.1) == "traced"
     assert compiler.wait_idle(1) and compiler.compiled == 0 and pool.epoch_tiers == ["traced"] * 3
+
+
+def test_past_its_budget_the_compiler_refuses_and_new_architectures_train_traced(spec_factory, caplog):
+    # TensorFlow keeps every XLA program for good: a budget bounds what the tier holds.
+    compiler = TierCompiler(max_programs=1)
+    pool = RecordingPool(compiler=compiler)
+    first = train(TrainingSession(spec_factory(epochs=3), pool=pool))
+    assert pool.wait_for_tier(first.key, COMPILE_TIMEOUT) == "xla"
+    with caplog.at_level(logging.WARNING, logger="keras_playground.engine.tiers"):
+        others = [train(TrainingSession(spec_factory(layers=[{"units": units, "activation": "relu"}], epochs=4),
+                                        pool=pool)) for units in (3, 4)]
+    assert [pool.wait_for_tier(s.key, 1.0) for s in others] == ["traced", "traced"]
+    assert [s.epoch for s in others] == [4, 4]  # trained all the same, on the traced tier
+    assert (compiler.asked, compiler.compiled) == (1, 1)
+    told = [r.getMessage() for r in caplog.records if "PLAYGROUND_XLA_PROGRAMS" in r.getMessage()]
+    assert len(told) == 1  # once, not for every architecture refused
+    # The compiled architecture keeps its XLA program.
+    again = train(TrainingSession(spec_factory(epochs=2, seed=9), pool=pool))
+    assert pool.epoch_tiers[-2:] == ["xla", "xla"] and again.epoch == 2
+
+
+def test_a_server_gives_the_compiler_its_budget_from_the_settings():
+    from keras_playground.backends import use_xla_tier
+    from keras_playground.config import Settings
+    from keras_playground.engine.tiers import COMPILER
+
+    settings = Settings(xla_programs=7)
+    try:
+        use_xla_tier(settings.xla_tier, settings.xla_programs)
+        assert COMPILER.max_programs == 7 and Settings().xla_programs == 64
+    finally:
+        use_xla_tier(False, None)

@@ -126,14 +126,16 @@ async def _sequential(base: str, runs: int, pid: int | None) -> list[dict]:
 
 
 def run_load_bench(clients: list[int], sequential: int = 300, epochs: int = 200,
-                   url: str | None = None) -> dict:
+                   url: str | None = None, prime: bool = True) -> dict:
     """Rounds of `clients` participants, then `sequential` short runs; against `url` or a
-    server started here (whose RSS is then reported)."""
+    server started here (whose RSS is then reported), primed as a server is by default
+    (`engine.prime`), or with `prime` False not."""
     server = None
     with tempfile.TemporaryDirectory() as data_dir:
         if url is None:
-            # Cold: no lesson warmed before the class (a real server would have warmed its lessons).
-            server = Server(data_dir, **CLASS_SETTINGS, warm_lessons=False).start()
+            # Cold: no lesson warmed before the class (a real server would have warmed its
+            # lessons), the reference workload traced and compiled by the class itself.
+            server = Server(data_dir, **CLASS_SETTINGS, warm_lessons=False, prime=prime).start()
             url = server.url
         pid = server.pid if server else None
         idle = rss_mb(pid)  # TensorFlow imported, nothing traced
@@ -153,7 +155,7 @@ def run_load_bench(clients: list[int], sequential: int = 300, epochs: int = 200,
         finally:
             if server is not None:
                 server.stop()
-    return {"workload": REFERENCE_WORKLOAD, "idle_rss_mb": idle,
+    return {"workload": REFERENCE_WORKLOAD, "idle_rss_mb": idle, "primed": prime if server else None,
             "epochs": epochs, "rounds": rounds, "sequential": leak, "targets": TARGETS}
 
 
@@ -202,8 +204,10 @@ def format_load_report(report: dict) -> str:
                      f"{num(r.get('added_rss_mb'), '+.0f'):>6}")
         if r["errors"]:
             lines.append(f"{'':>12} errors: {r['errors']}")
-    lines.append(f"idle server: {num(report.get('idle_rss_mb'), '.0f')} MiB; 'added' is the peak while "
-                 "the round's runs were live, over the idle server as it started")
+    primed = {True: ", primed at start (its one-time costs paid: docs/performance.md)",
+              False: ", not primed (PLAYGROUND_PRIME=false: the first class pays its one-time costs)"}
+    lines.append(f"idle server: {num(report.get('idle_rss_mb'), '.0f')} MiB{primed.get(report.get('primed'), '')}; "
+                 "'added' is the peak while the round's runs were live, over the idle server as it started")
     lines.extend(_verdict(report["rounds"]))
     if report["sequential"]:
         lines.append("RSS over sequential runs: " + ", ".join(

@@ -53,9 +53,19 @@ class TierCompiler:
     raises); `deliver(program)` then gets it, or `deliver(None)` when it failed. A key
     already queued or compiling for the same `owner` (a pool) is not queued twice; a key
     (an architecture) that failed once is never tried again, whoever asks.
+
+    `max_programs`: how many compiles the process may ask for in all (None: no bound).
+    TensorFlow keeps every program XLA compiled for as long as the process lives, even
+    once nothing calls it (its compilation cache has no eviction: tensorflow#64170), about
+    7.5 MiB for a playground network: a server whose participants try architecture after
+    architecture would grow without end. Past the bound, `submit` refuses (logged once)
+    and new architectures stay on the traced tier (whose idle programs the pool bounds).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_programs: int | None = None) -> None:
+        self.max_programs = max_programs
+        self.asked = 0  # compiles queued so far (each keeps its program for good once built)
+        self._told_full = False
         self._lock = threading.Lock()
         self._jobs: queue.Queue = queue.Queue()
         self._pending: set[tuple] = set()  # (owner, key) queued or compiling
@@ -73,6 +83,13 @@ class TierCompiler:
         with self._lock:
             if (owner, key) in self._pending or key in self._failed or self._closing:
                 return False
+            if self.max_programs is not None and self.asked >= self.max_programs:
+                if not self._told_full:
+                    self._told_full = True
+                    log.warning("XLA tier: %d compiles asked for, the most this process makes "
+                                "(PLAYGROUND_XLA_PROGRAMS); programs not compiled yet stay traced", self.asked)
+                return False
+            self.asked += 1
             self._pending.add((owner, key))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._work, name="xla-tier-compiler", daemon=True)
