@@ -16,7 +16,7 @@ def test_the_load_bench_reports_every_figure_for_a_small_class():
     assert all(math.isfinite(c["rss_mb"]) for c in report["sequential"])
     assert round_["added_over_round_start_mb"] == round_["peak_rss_mb"] - report["idle_rss_mb"]  # the first round
     text = format_load_report(report)
-    assert report["primed"] is True and "primed at start" in text  # as a server starts by default
+    assert report["primed"] is True and "primed at start" in text  # as the server says it started
     assert "2/2" in text and "RSS over sequential runs" in text
     # Each of issue 17's targets judged on the cold round, by name and figure.
     verdict = [line for line in text.splitlines() if line.startswith("target on the cold server")]

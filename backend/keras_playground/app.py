@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         prune(settings, store, rooms_store)
         service = RunService(settings, store, bus, built.runner, limiter)
         app.state.settings, app.state.service, app.state.mode = settings, service, built.mode
+        app.state.primed = built.primed
         app.state.classroom = Classroom(settings, rooms_store, store, bus, limiter, scorer=built.scorer)
         chores = [asyncio.create_task(chore()) for chore in built.chores]
         try:

@@ -44,6 +44,7 @@ class WebBackends:
     scorer: Scorer  # challenge submissions: on a thread here, or on a worker
     chores: list[Chore] = field(default_factory=list)  # background tasks while it serves
     warmer: object | None = None  # the lesson programs being traced (engine.warm.Warmer)
+    primed: bool | None = None  # its one-time costs paid at start (None: no training here, or not asked)
 
     def close(self) -> None:
         if self.warmer is not None:
@@ -78,7 +79,7 @@ def _embedded(settings: Settings) -> WebBackends:
     runner = LocalRunner(trainer_for(settings, RunEnds(store, bus)), threads=settings.training_threads)
     built = WebBackends("embedded", store, SqliteRoomStore(settings.data_dir), bus, runner, MemoryRateLimiter(),
                         LocalScorer(store))
-    prime(settings)
+    built.primed = prime(settings)
     freeze_long_lived()  # TensorFlow, Keras and this server, loaded: before the warming starts
     built.warmer = warm_lessons(settings, idle=lambda: runner.active_count() == 0)
     return built
@@ -95,11 +96,12 @@ def use_xla_tier(on: bool, programs: int | None = None) -> None:
     COMPILER.max_programs = programs
 
 
-def prime(settings: Settings) -> None:
-    """Pay this training process's one-time costs now, before it serves (`engine.prime`).
-    A failure is logged, never fatal: the first class then pays them, as without priming."""
+def prime(settings: Settings) -> bool | None:
+    """Pay this training process's one-time costs now, before it serves (`engine.prime`):
+    True when done, None when turned off, False when it failed (logged, never fatal: the
+    first class then pays them, as without priming)."""
     if not settings.prime:
-        return
+        return None
     from .engine.prime import prime_process
 
     try:
@@ -107,8 +109,9 @@ def prime(settings: Settings) -> None:
                                thumb=settings.thumb_resolution)
     except Exception:
         log.warning("priming the training process failed; its first runs pay its one-time costs", exc_info=True)
-        return
+        return False
     log.info("primed the training process in %.1f s (cohort program: %s)", report["seconds"], report["cohort_tier"])
+    return True
 
 
 def warm_lessons(settings: Settings, idle: Callable[[], bool] = lambda: True):

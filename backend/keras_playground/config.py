@@ -70,8 +70,8 @@ class Settings(BaseSettings):
                                        "runs to them (weights within 1e-5 of model.fit's, not bit for bit).")
     xla_programs: int = Field(default=64, ge=0, le=100_000,
                               description="Programs the XLA tier may compile in one process (TensorFlow keeps "
-                                          "each, about 7.5 MiB, until the process ends); past it, runs of "
-                                          "architectures not compiled yet stay on the traced tier.")
+                                          "each, about 7.5 MiB, until the process ends); past it, programs "
+                                          "without their XLA program yet stay on the traced tier.")
     warm_lessons: bool = Field(default=True,
                                description="At start, trace every lesson step's programs in the background, "
                                            "at the lowest CPU priority, so a class's first epochs come at once.")

@@ -188,14 +188,27 @@ def test_past_its_budget_the_compiler_refuses_and_new_architectures_train_traced
     assert pool.epoch_tiers[-2:] == ["xla", "xla"] and again.epoch == 2
 
 
-def test_a_server_gives_the_compiler_its_budget_from_the_settings():
-    from keras_playground.backends import use_xla_tier
-    from keras_playground.config import Settings
-    from keras_playground.engine.tiers import COMPILER
 
-    settings = Settings(xla_programs=7)
-    try:
-        use_xla_tier(settings.xla_tier, settings.xla_programs)
-        assert COMPILER.max_programs == 7 and Settings().xla_programs == 64
-    finally:
-        use_xla_tier(False, None)
+def test_a_finished_compile_holds_nothing_once_the_compiler_is_idle():
+    # Priming waits for its compile, then the server freezes what is alive for good:
+    # the compiler must not keep the last job (a pool's factory, a cohort) meanwhile.
+    import gc
+    import weakref
+
+    class Thing:
+        pass
+
+    compiler, made = TierCompiler(), []
+
+    def build():
+        program = Thing()
+        made.append(weakref.ref(program))
+        return program
+
+    owner = Thing()
+    asked_by = weakref.ref(owner)
+    assert compiler.submit("key", build, lambda program: None, owner=owner)
+    del owner
+    assert compiler.wait_idle(10)
+    gc.collect()
+    assert (made[0](), asked_by()) == (None, None)

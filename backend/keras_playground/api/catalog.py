@@ -23,6 +23,8 @@ router = APIRouter(prefix="/api", tags=["catalog"])
 def health(service: ServiceDep, request: Request):
     """Always an answer: `degraded` (and no counts) while Redis is out on a lab server."""
     health = {"status": "ok", "version": __version__, "mode": request.app.state.mode}
+    if request.app.state.primed is not None:  # a server that trains, and was told to prime
+        health["primed"] = request.app.state.primed
     try:
         health["active_runs"] = service.runner.active_count()
         workers = service.runner.workers()

@@ -138,7 +138,8 @@ def run_load_bench(clients: list[int], sequential: int = 300, epochs: int = 200,
             server = Server(data_dir, **CLASS_SETTINGS, warm_lessons=False, prime=prime).start()
             url = server.url
         pid = server.pid if server else None
-        idle = rss_mb(pid)  # TensorFlow imported, nothing traced
+        idle = rss_mb(pid)  # TensorFlow imported, nothing of the class traced
+        primed = httpx.get(f"{url}/api/health", timeout=30).json().get("primed")  # as the server tells it
         try:
             rounds = []
             for n in clients:
@@ -155,7 +156,7 @@ def run_load_bench(clients: list[int], sequential: int = 300, epochs: int = 200,
         finally:
             if server is not None:
                 server.stop()
-    return {"workload": REFERENCE_WORKLOAD, "idle_rss_mb": idle, "primed": prime if server else None,
+    return {"workload": REFERENCE_WORKLOAD, "idle_rss_mb": idle, "primed": primed,
             "epochs": epochs, "rounds": rounds, "sequential": leak, "targets": TARGETS}
 
 
@@ -205,8 +206,9 @@ def format_load_report(report: dict) -> str:
         if r["errors"]:
             lines.append(f"{'':>12} errors: {r['errors']}")
     primed = {True: ", primed at start (its one-time costs paid: docs/performance.md)",
-              False: ", not primed (PLAYGROUND_PRIME=false: the first class pays its one-time costs)"}
-    lines.append(f"idle server: {num(report.get('idle_rss_mb'), '.0f')} MiB{primed.get(report.get('primed'), '')}; "
+              False: ", its priming FAILED (see its log): the first class pays its one-time costs",
+              None: ", not primed (PLAYGROUND_PRIME=false): the first class pays its one-time costs"}
+    lines.append(f"idle server: {num(report.get('idle_rss_mb'), '.0f')} MiB{primed[report.get('primed')]}; "
                  "'added' is the peak while the round's runs were live, over the idle server as it started")
     lines.extend(_verdict(report["rounds"]))
     if report["sequential"]:

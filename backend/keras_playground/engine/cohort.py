@@ -318,6 +318,11 @@ class Cohort:
             with self._cond:
                 self._compiled[capacity] = program
 
+    def compile_asked(self) -> bool:
+        """Whether an XLA program of some size has been asked of the compiler."""
+        with self._cond:
+            return bool(self._compiling)
+
     def tier(self, members: int) -> str:
         """Which tier a call of `members` runs on now: "xla" or "traced" (for tests, figures)."""
         with self._cond:

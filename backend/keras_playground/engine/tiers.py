@@ -59,7 +59,10 @@ class TierCompiler:
     once nothing calls it (its compilation cache has no eviction: tensorflow#64170), about
     7.5 MiB for a playground network: a server whose participants try architecture after
     architecture would grow without end. Past the bound, `submit` refuses (logged once)
-    and new architectures stay on the traced tier (whose idle programs the pool bounds).
+    and what has no XLA program yet stays on the traced tier (whose idle programs the pool
+    bounds): a new architecture, or one whose XLA program the pool dropped (its 64 idle
+    programs past), as a compile again would take another 7.5 MiB for good. Priming's
+    compile and the warmed lessons' count too.
     """
 
     def __init__(self, max_programs: int | None = None) -> None:
@@ -130,28 +133,39 @@ class TierCompiler:
             job = self._jobs.get()
             if job is None or self._closing:
                 return
-            owner, key, build, deliver = job
-            self._running.wait()
+            pending = (job[0], job[1])
             try:
-                program = build()
-            except Exception as error:  # an unsupported op, out of memory: stay traced
-                with self._lock:
-                    self._failed.add(key)
-                first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-                log.warning("XLA tier unavailable for an architecture; it stays traced: %s: %s",
-                            type(error).__name__, first_line[:300])
-                program = None
-            else:
-                self.compiled += 1
-            release_freed_memory()
-            try:
-                deliver(program)
-            except Exception:  # the pool's bookkeeping must not kill the compiler thread
-                log.exception("delivering an XLA program failed")
+                self._build_and_deliver(*job)
             finally:
+                # Let go of the job (its build holds a pool's factory, a cohort and its
+                # programs) before anyone waiting for the compiler hears it is idle: what a
+                # finished compile held is garbage then, not kept until the next compile
+                # (priming waits for its compile, then the process freezes what is alive).
+                del job
                 with self._idle:
-                    self._pending.discard((owner, key))
+                    self._pending.discard(pending)
+                    del pending  # before the waiters can wake: the lock is still held
                     self._idle.notify_all()
+
+    def _build_and_deliver(self, owner: Hashable, key: Hashable, build: Callable[[], object],
+                           deliver: Callable[[object | None], None]) -> None:
+        self._running.wait()
+        try:
+            program = build()
+        except Exception as error:  # an unsupported op, out of memory: stay traced
+            with self._lock:
+                self._failed.add(key)
+            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            log.warning("XLA tier unavailable for an architecture; it stays traced: %s: %s",
+                        type(error).__name__, first_line[:300])
+            program = None
+        else:
+            self.compiled += 1
+        release_freed_memory()
+        try:
+            deliver(program)
+        except Exception:  # the pool's bookkeeping must not kill the compiler thread
+            log.exception("delivering an XLA program failed")
 
 
 # One compiler for the process: compiles never overlap, whatever pool asked for them.
