@@ -23,8 +23,12 @@ test-services:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 	    chromium fonts-dejavu-core redis-server; }
 
+# Two processes, a test file each at a time (the module's server and fixtures stay in
+# one), then the browser tests one after another: their pages and servers share the two
+# cores with nothing else, as a participant's do.
 test: setup test-services  ## every test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not e2e"
+	$(BIN)/python -m pytest -m e2e
 
 test-fast: setup  ## everything but the browser, Redis, benchmark and long-training tests (2-7 minutes on 2 cores)
 	$(BIN)/python -m pytest -m "not e2e and not redis and not bench and not slow"

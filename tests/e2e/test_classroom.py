@@ -1,6 +1,7 @@
 """The classroom in three browsers: the instructor's page, a participant's page and the
 demo screen, each its own Chromium context (its own storage, so its own role)."""
 
+import json
 import re
 
 from .conftest import set_field, wait_for_state
@@ -104,8 +105,19 @@ def test_the_demo_screen_trains_and_moves_the_class_through_a_lesson_by_keyboard
     instructor.wait_for_function(  # the instructor's own page follows the demo screen too
         "() => document.getElementById('lesson-step-number').textContent === 'step 2 of 4'")
 
+    # The step trains 50 epochs, in well under a second: a pause sent once the class has
+    # seen a few of them could find the run finished on a busy machine. The run the demo
+    # screen creates here trains the step for 5,000 epochs instead, so the pause is sure
+    # to come in time (the keys, the sharing and the following are what is tested).
+    def longer(route):
+        spec = json.loads(route.request.post_data)
+        spec["training"]["epochs"] = 5000
+        route.continue_(post_data=json.dumps(spec))
+
+    screen.route("**/api/runs", lambda route: longer(route) if route.request.method == "POST" else route.continue_())
     screen.keyboard.press(" ")  # train the shared step, live for the class
     participant.wait_for_function("() => Number(document.querySelector('[data-testid=follow-epoch]').textContent) >= 3")
+    screen.unroute("**/api/runs")
     screen.keyboard.press(" ")  # pause
     screen.wait_for_function("() => document.getElementById('p-state').textContent === 'paused'")
     paused_at = int(screen.get_by_test_id("presenter-epoch").text_content())
