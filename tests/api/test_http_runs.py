@@ -220,6 +220,10 @@ def test_server_wide_cap_is_a_429(make_client):
 def test_a_queued_run_reports_its_position_and_can_be_stopped_unstarted(make_client):
     client = make_client(training_threads=1)
     first = create(client, epochs=3000)
+    # The one training thread has taken the first run before the others come (on a busy
+    # machine it may not have yet, and the second would be second in the queue).
+    with client.websocket_connect(f"/api/runs/{first['id']}/stream") as ws:
+        read_until(ws, lambda e: e["kind"] == "epoch")
     second = create(client, epochs=5)
     third = create(client, epochs=5)
     with client.websocket_connect(f"/api/runs/{third['id']}/stream") as ws:
