@@ -10,13 +10,13 @@ answers or the worker takes a job, the process trains a throwaway class on priva
 through every path a class takes, and throws all of it away:
 
 - two runs of one architecture, in a cohort: its stacked program, traced, then compiled
-  by XLA, as a class's is (a solo program's compile pays no more that is one-time: it
-  is left out, half a second of start-up);
+  by XLA, as a class's is (XLA's one-time costs come with the first compile, whichever
+  it is: a solo program's compile is left out, half a second of start-up);
 - one run of it alone, on its solo program, traced;
 - every run's end: its test figures and its `.keras` archive.
 
 The architecture is of no lesson (warming the lessons' own programs is `warm`'s work), and
-tiny: priming costs under a second of start-up on 2 cores.
+tiny: priming costs about a second of start-up on 2 cores (2-3 s on a busy machine).
 """
 
 from __future__ import annotations
