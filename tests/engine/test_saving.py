@@ -78,6 +78,7 @@ def test_a_runs_file_loads_as_the_model_keras_would_save(raw):
         assert config_of(session.model_file()) == config_of(keras_saved(session))
     with first._borrow() as program:
         assert program._keras_file  # the shortcut wrote them, not Keras's saver
+        assert program._keras_file._places  # into the weights file's bytes, not through h5py
     assert not np.array_equal(saved(loaded(first.model_file()))[0], saved(loaded(second.model_file()))[0])
 
 
@@ -99,3 +100,38 @@ def test_the_archive_holds_what_keras_writes_with_todays_date_and_the_last_learn
         mine, keras_own = json.loads(ours.read("metadata.json")), json.loads(theirs.read("metadata.json"))
         assert mine["keras_version"] == keras_own["keras_version"]
         assert mine["date_saved"][:10] == keras_own["date_saved"][:10]
+
+
+def test_a_file_whose_weights_h5py_cannot_point_into_is_written_through_h5py():
+    session = trained(DENSE, seed=4)
+    with session._borrow() as program:
+        session.model_file()
+        program._keras_file._places = None  # as for a chunked or compact dataset
+    ours, theirs = loaded(session.model_file()), loaded(keras_saved(session))
+    for mine, keras_own in zip(saved(ours), saved(theirs)):
+        np.testing.assert_array_equal(mine, keras_own)
+
+
+def test_only_datasets_stored_whole_and_in_place_are_written_as_bytes():
+    import h5py
+
+    from keras_playground.engine.saving import _raw_places
+
+    values = np.arange(6, dtype="<f4").reshape(2, 3)
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as h5:
+        h5.create_dataset("plain", data=values)
+        h5.create_dataset("chunked", data=values, chunks=(1, 3))
+        h5.create_dataset("compressed", data=values, compression="gzip")
+        layout = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        layout.set_layout(h5py.h5d.COMPACT)  # the values inside the dataset's header
+        compact = h5py.h5d.create(h5.id, b"compact", h5py.h5t.py_create(values.dtype),
+                                  h5py.h5s.create_simple(values.shape), dcpl=layout)
+        compact.write(h5py.h5s.ALL, h5py.h5s.ALL, values)
+    weights = buffer.getvalue()
+    [(offset, dtype, shape, index)] = _raw_places(weights, [("plain", 7)])
+    assert (shape, index) == ((2, 3), 7)
+    assert weights[offset:offset + values.nbytes] == values.tobytes()
+    assert _raw_places(weights, [("plain", 0), ("chunked", 1)]) is None
+    assert _raw_places(weights, [("compressed", 0)]) is None
+    assert _raw_places(weights, [("compact", 0)]) is None
