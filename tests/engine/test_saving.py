@@ -7,12 +7,13 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import h5py
 import keras
 import numpy as np
 import pytest
 
 from keras_playground.data import validate_spec
-from keras_playground.engine.saving import save_with_keras
+from keras_playground.engine.saving import raw_places, save_with_keras
 from keras_playground.engine.session import TrainingSession
 from keras_playground.specs import Limits
 
@@ -113,10 +114,6 @@ def test_a_file_whose_weights_h5py_cannot_point_into_is_written_through_h5py():
 
 
 def test_only_datasets_stored_whole_and_in_place_are_written_as_bytes():
-    import h5py
-
-    from keras_playground.engine.saving import _raw_places
-
     values = np.arange(6, dtype="<f4").reshape(2, 3)
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as h5:
@@ -129,9 +126,9 @@ def test_only_datasets_stored_whole_and_in_place_are_written_as_bytes():
                                   h5py.h5s.create_simple(values.shape), dcpl=layout)
         compact.write(h5py.h5s.ALL, h5py.h5s.ALL, values)
     weights = buffer.getvalue()
-    [(offset, dtype, shape, index)] = _raw_places(weights, [("plain", 7)])
+    [(offset, dtype, shape, index)] = raw_places(weights, [("plain", 7)])
     assert (shape, index) == ((2, 3), 7)
     assert weights[offset:offset + values.nbytes] == values.tobytes()
-    assert _raw_places(weights, [("plain", 0), ("chunked", 1)]) is None
-    assert _raw_places(weights, [("compressed", 0)]) is None
-    assert _raw_places(weights, [("compact", 0)]) is None
+    assert raw_places(weights, [("plain", 0), ("chunked", 1)]) is None
+    assert raw_places(weights, [("compressed", 0)]) is None
+    assert raw_places(weights, [("compact", 0)]) is None

@@ -61,7 +61,7 @@ class KerasFile:
                               for path, value, value_again in _differences(self._config, json.loads(again[CONFIG]))]
         if len({index for _, index in self._slots}) != len(self._slots):
             raise ValueError(f"{WEIGHTS}: a state variable is saved twice")
-        self._places = _raw_places(self._weights, self._slots)
+        self._places = raw_places(self._weights, self._slots)
 
     @staticmethod
     def _save_marked(program, offset: int) -> bytes:
@@ -111,7 +111,7 @@ class KerasFile:
         return config
 
 
-def _raw_places(weights: bytes, slots: list[tuple[str, int]]) -> list[tuple] | None:
+def raw_places(weights: bytes, slots: list[tuple[str, int]]) -> list[tuple] | None:
     """(byte offset, dtype, shape, state index) of each slot's values in the weights file,
     or None unless every slot's dataset is stored whole and in place (contiguous, neither
     chunked, filtered nor compact, its storage allocated): then its values are plain bytes
