@@ -2,6 +2,9 @@
 
 from pathlib import Path
 
+import pydantic
+import pytest
+
 from keras_playground.config import Settings
 from keras_playground.specs import Limits
 
@@ -21,3 +24,12 @@ def test_environment_variables_set_settings_and_nested_limits(monkeypatch):
     settings = Settings()
     assert settings.max_active_runs == 7
     assert settings.limits.max_units == 128 and settings.limits.max_layers == 8
+
+
+def test_a_setting_out_of_its_bounds_is_refused_by_name_and_bound(monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_XLA_PROGRAMS", "-1")
+    with pytest.raises(pydantic.ValidationError) as refused:
+        Settings()
+    assert "xla_programs" in str(refused.value) and "greater than or equal to 0" in str(refused.value)
+    monkeypatch.setenv("PLAYGROUND_XLA_PROGRAMS", "0")  # none: the XLA tier compiles nothing
+    assert Settings().xla_programs == 0
