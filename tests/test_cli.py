@@ -124,3 +124,19 @@ def test_bench_prints_both_loops_side_by_side():
     text = format_unet_report(unet)
     assert "U-Net ms per epoch" in text and "U-Net speed-up (fit / compiled loop)" in text
     assert f"{unet['frame_bytes']:,} bytes of JSON" in text
+
+
+def test_a_setting_out_of_its_bounds_stops_the_server_with_one_line_naming_it():
+    # An administrator's typo: not pydantic's traceback, but the variable as written, the
+    # value given and the bound, before anything starts (the port is never bound).
+    env = {**ENV, "PLAYGROUND_MAX_ACTIVE_RUNS": "-1", "PLAYGROUND_LIMITS__MAX_EPOCHS": "many"}
+    for command in (["serve", "--port", "0"], ["worker"]):
+        result = subprocess.run([sys.executable, "-m", "keras_playground.cli", *command], capture_output=True,
+                                text=True, timeout=120, env=env)
+        assert result.returncode == 2
+        assert "Traceback" not in result.stderr
+        assert result.stderr.splitlines() == [
+            "error: PLAYGROUND_MAX_ACTIVE_RUNS='-1': Input should be greater than or equal to 1",
+            "error: PLAYGROUND_LIMITS__MAX_EPOCHS='many': Input should be a valid integer, "
+            "unable to parse string as an integer",
+            "(every setting and its bounds: docs/settings.md)"]

@@ -273,8 +273,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def invalid_settings() -> str | None:
+    """What is wrong with the PLAYGROUND_ settings, one line a setting, or None. Checked
+    before any command starts: a setting out of its bounds would otherwise stop `serve`
+    or `worker` with pydantic's traceback, the setting's name near its end."""
+    from pydantic import ValidationError
+
+    from .config import get_settings, settings_problems
+
+    try:
+        get_settings()
+    except ValidationError as error:
+        return "\n".join(f"error: {line}" for line in settings_problems(error)) + \
+            "\n(every setting and its bounds: docs/settings.md)"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    refused = invalid_settings()
+    if refused:
+        print(refused, file=sys.stderr)
+        return 2
     # Only what trains here sets TensorFlow's threads: `serve` leaves it to its backends (a
     # lab server's web replica never imports TensorFlow), and `worker` to each forked process.
     if args.command in ("train", "bench") or (args.command == "lessons" and args.check):

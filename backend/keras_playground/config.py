@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .specs import Limits
@@ -99,3 +99,16 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """Each setting `Settings()` refused, as the administrator wrote it: the environment
+    variable, the value given (cut short) and what pydantic says it must be, e.g.
+    "PLAYGROUND_MAX_ACTIVE_RUNS='-1': Input should be greater than or equal to 1"."""
+    problems = []
+    for problem in error.errors():
+        name = "PLAYGROUND_" + "__".join(str(part).upper() for part in problem["loc"])
+        given = repr(problem.get("input"))
+        given = given if len(given) <= 60 else given[:57] + "..."
+        problems.append(f"{name}={given}: {problem['msg']}")
+    return problems
